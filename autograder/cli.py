@@ -1,0 +1,81 @@
+"""The instructor's command line: ``python -m autograder COMMAND ...`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.course import EXERCISES_DIR, InstructorError, assignment_names, get_assignment
+
+
+def _assignments(names: list[str]) -> list:
+    return [get_assignment(name) for name in (names or assignment_names())]
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.grading import grade
+
+    report = grade(
+        args.assignment,
+        Path(args.submissions),
+        csv_path=Path(args.csv) if args.csv else None,
+        workdir=Path(args.workdir) if args.workdir else None,
+        cell_timeout=args.cell_timeout,
+    )
+    print()
+    print(report.summary())
+    print()
+    print(f"gradebook: {report.workdir / 'gradebook.db'}")
+    print(f"feedback:  {report.workdir / 'feedback'}/<student>/{report.assignment}/")
+    if args.csv:
+        print(f"csv:       {Path(args.csv).resolve()}")
+    if report.skipped:
+        print(f"error: not graded (folder names that are not valid student ids): "
+              f"{', '.join(report.skipped)}", file=sys.stderr)  # fmt: skip
+        return 2
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from autograder.references import generate_references
+    from autograder.release import generate_exercise, write_samples
+
+    for assignment in _assignments(args.assignments):
+        print(f"{assignment.name}: running the reference solution ...")
+        count = generate_references(assignment)
+        print(f"{assignment.name}: {count} reference checks -> {assignment.reference_dir}")
+        generate_exercise(assignment, EXERCISES_DIR)
+        print(f"{assignment.name}: student notebook -> {assignment.release_dir}")
+        print(f"{assignment.name}: sample submissions -> {write_samples(assignment)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions")
+    grade.add_argument("assignment", help="assignment name, e.g. 02_hidden_state")
+    grade.add_argument("submissions", help="folder with one sub-folder per student")
+    grade.add_argument("--csv", help="write one row per student and test cell to this file")
+    grade.add_argument("--workdir", help="grading work folder (default autograder/work/<a>)")
+    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    grade.set_defaults(run=cmd_grade)
+
+    build = commands.add_parser(
+        "build",
+        help="after editing solutions/: regenerate reference outputs, exercises/ and samples",
+    )
+    build.add_argument("assignments", nargs="*", help="default: every assignment")
+    build.set_defaults(run=cmd_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except InstructorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

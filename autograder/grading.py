@@ -1,0 +1,273 @@
+"""Grade a folder of submissions: nbgrader autograde per student, then CSV, feedback, summary.
+
+Every student is graded on their own: their own copy of the notebook, their own run (see
+``runner.run_notebook``), their own autograde call. A submission that is missing, unreadable,
+crashes its kernel or attacks the grader gets 0 on the affected cells and a reason; the batch
+goes on. Only the instructor's own input (unknown assignment, missing folder, stale reference
+outputs) stops the command.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+)
+from tqdm import tqdm
+from traitlets.config import Config
+
+from autograder.course import WORK_DIR, Assignment, InstructorError, get_assignment
+from autograder.notebooks import GradeCell, grade_cells, read_notebook
+from autograder.plugins import CheckedExecute, CheckedSaveAutoGrades, HideHiddenTests
+from autograder.references import ensure_references_current
+
+# nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
+warnings.filterwarnings("ignore", message=".*not in session.*")
+
+CSV_FIELDS = ["student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+MAX_SUBMISSION_BYTES = 32 * 2**20
+
+
+@dataclass
+class StudentResult:
+    student: str
+    scores: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+
+@dataclass
+class GradingReport:
+    assignment: str
+    cells: list[GradeCell]
+    students: list[StudentResult]
+    skipped: list[str]  # student folders that could not be graded at all (instructor input)
+    workdir: Path
+
+    @property
+    def max_total(self) -> float:
+        return sum(cell.points for cell in self.cells)
+
+    def rows(self) -> list[dict[str, str]]:
+        """One CSV row per student and test cell, in a stable order."""
+        notebook = self.notebook_id
+        return [
+            {
+                "student_id": result.student,
+                "assignment": self.assignment,
+                "notebook": notebook,
+                "grade_id": cell.grade_id,
+                "score": f"{result.scores.get(cell.grade_id, 0.0):g}",
+                "max_score": f"{cell.points:g}",
+            }
+            for result in self.students
+            for cell in self.cells
+        ]
+
+    @property
+    def notebook_id(self) -> str:
+        return get_assignment(self.assignment).source_notebook.stem
+
+    def summary(self) -> str:
+        width = max([len("student")] + [len(r.student) for r in self.students])
+        lines = [f"{'student':<{width}}  {'score':>12}  notes", "-" * (width + 30)]
+        for result in self.students:
+            score = f"{result.total():g} / {self.max_total:g}"
+            notes = "; ".join(result.notes) or "ok"
+            lines.append(f"{result.student:<{width}}  {score:>12}  {_shorten(notes, 90)}")
+        lines.extend(f"{name:<{width}}  {'-':>12}  skipped: not a valid student id" for name in
+                     self.skipped)  # fmt: skip
+        return "\n".join(lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def nbgrader_config(assignment: Assignment, workdir: Path, cell_timeout: int) -> Config:
+    """The nbgrader configuration of one grading run: a course folder under ``workdir`` whose
+    source is the course's solutions/, and the course's own execute and scoring steps."""
+    config = Config()
+    config.CourseDirectory.root = str(workdir)
+    config.CourseDirectory.source_directory = str(assignment.source_dir.parent)
+    config.CourseDirectory.release_directory = "release"
+    config.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+    config.Autograde.autograde_preprocessors = [
+        CheckedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        CheckedSaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    ]  # fmt: skip
+    config.CheckedExecute.reference_root = str(assignment.reference_dir.parent)
+    config.CheckedExecute.scratch_root = str(workdir / "runs")
+    config.CheckedExecute.cell_timeout = cell_timeout
+    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    # LimitOutput keeps a runaway print loop from bloating the gradebook and the feedback.
+    config.LimitOutput.max_lines = 200
+    config.LimitOutput.max_length = 20_000
+    return config
+
+
+def find_students(submissions: Path) -> tuple[list[str], list[str]]:
+    """Student folders in ``submissions``: (valid ids, folder names that are not valid ids)."""
+    if not submissions.is_dir():
+        raise InstructorError(f"submissions folder {str(submissions)!r} does not exist")
+    names = sorted(p.name for p in submissions.iterdir() if p.is_dir() and p.name[0] != ".")
+    if not names:
+        raise InstructorError(
+            f"submissions folder {str(submissions)!r} holds no student folders "
+            "(expected SUBMISSIONS/<student_id>/<notebook>.ipynb)"
+        )
+    valid = [name for name in names if STUDENT_ID.match(name)]
+    return valid, [name for name in names if name not in valid]
+
+
+def locate_notebook(folder: Path, assignment: Assignment) -> Path | None:
+    """The student's notebook: <student>/<nb> or <student>/<assignment>/<nb>."""
+    for candidate in (
+        folder / assignment.notebook_name,
+        folder / assignment.name / assignment.notebook_name,
+    ):
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    return None
+
+
+def stage_submission(source: Path | None, dest_dir: Path, assignment: Assignment) -> list[str]:
+    """Copy the student's notebook into nbgrader's submitted/ folder; return problems found."""
+    if dest_dir.exists():
+        shutil.rmtree(dest_dir)
+    dest_dir.mkdir(parents=True)
+    if source is None:
+        return [f"no {assignment.notebook_name} in the submission"]
+    if source.stat().st_size > MAX_SUBMISSION_BYTES:
+        return [f"{source.name} is larger than {MAX_SUBMISSION_BYTES // 2**20} MiB"]
+    try:
+        notebook = nbformat.reads(source.read_text(encoding="utf-8"), as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        return [f"{source.name} is not a valid notebook ({_shorten(first_line, 120)})"]
+    nbformat.write(notebook, str(dest_dir / assignment.notebook_name))
+    return []
+
+
+def _put_own_tools_on_path() -> None:
+    """nbgrader runs `alembic` from PATH to create a gradebook: use this environment's copy even
+    when the venv is not activated (e.g. `.venv/bin/python -m autograder ...`)."""
+    tools = str(Path(sys.executable).parent)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
+
+
+def grade(
+    assignment_name: str,
+    submissions: Path,
+    csv_path: Path | None = None,
+    workdir: Path | None = None,
+    cell_timeout: int = 60,
+    progress: bool = True,
+) -> GradingReport:
+    """Grade every student folder in ``submissions``; see the module docstring."""
+    assignment = get_assignment(assignment_name)
+    ensure_references_current(assignment)
+    _put_own_tools_on_path()
+    students, skipped = find_students(submissions)
+    workdir = (workdir or WORK_DIR / assignment.name).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    api = NbGraderAPI(config=nbgrader_config(assignment, workdir, cell_timeout))
+    prepared = api.generate_assignment(assignment.name, force=True, create=True)
+    if not prepared["success"]:
+        raise InstructorError(f"nbgrader could not read {assignment.source_notebook}:\n"
+                              f"{prepared.get('error', prepared.get('log', ''))}")  # fmt: skip
+    cells = grade_cells(read_notebook(assignment.source_notebook))
+    results = []
+    for student in tqdm(students, desc=f"grading {assignment.name}", disable=not progress):
+        results.append(grade_student(api, assignment, submissions / student, workdir))
+    report = GradingReport(assignment.name, cells, results, skipped, workdir)
+    if csv_path is not None:
+        write_csv(report, csv_path)
+    return report
+
+
+def grade_student(
+    api: NbGraderAPI, assignment: Assignment, folder: Path, workdir: Path
+) -> StudentResult:
+    """Autograde one student and write their feedback. Never raises for the student's doing."""
+    student = folder.name
+    result = StudentResult(student)
+    dest = workdir / "submitted" / student / assignment.name
+    verdict_file = workdir / "runs" / student / assignment.name / "grader.json"
+    verdict_file.unlink(missing_ok=True)
+    result.notes.extend(stage_submission(locate_notebook(folder, assignment), dest, assignment))
+    graded = api.autograde(assignment.name, student, force=True, create=True)
+    if not graded["success"]:
+        result.notes.append("nbgrader could not grade the notebook: " + _last_error(graded))
+    if verdict_file.is_file():
+        result.notes.extend(json.loads(verdict_file.read_text())["problems"])
+    result.scores = read_scores(workdir, assignment, student)
+    feedback = api.generate_feedback(assignment.name, student, force=True)
+    feedback_file = workdir / "feedback" / student / assignment.name / (
+        assignment.source_notebook.stem + ".html")  # fmt: skip
+    if not feedback["success"] or not feedback_file.is_file():
+        write_plain_feedback(feedback_file, result)
+    return result
+
+
+def _last_error(result: dict) -> str:
+    text = (result.get("error") or result.get("log") or "unknown error").strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return _shorten(lines[-1] if lines else text, 160)
+
+
+def read_scores(workdir: Path, assignment: Assignment, student: str) -> dict[str, float]:
+    """The student's score per test cell from the gradebook (empty if never graded)."""
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(
+                assignment.source_notebook.stem, assignment.name, student
+            )
+        except MissingEntry:
+            return {}
+        return {grade.name: float(grade.score) for grade in notebook.grades}
+
+
+def write_plain_feedback(path: Path, result: StudentResult) -> None:
+    """Feedback for a submission nbgrader could not turn into a graded notebook."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in result.notes) or "<li>-</li>"
+    path.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {result.student}"
+        f"</title></head><body><h1>Feedback for {html.escape(result.student)}</h1>"
+        f"<p>Your notebook could not be graded, so every test scored 0:</p><ul>{items}</ul>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+
+
+def write_csv(report: GradingReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(report.rows())

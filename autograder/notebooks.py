@@ -1,0 +1,90 @@
+"""Reading nbgrader's cell metadata, and building notebooks from other notebooks."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    """A test cell that carries points."""
+
+    grade_id: str
+    points: float
+    hidden: bool  # holds hidden tests: the student sees an empty cell
+
+
+def read_notebook(path: Path | str) -> NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_metadata(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_cells(notebook: NotebookNode) -> list[GradeCell]:
+    """The notebook's test cells with points, in notebook order."""
+    cells = []
+    for cell in notebook.cells:
+        meta = nbgrader_metadata(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            cells.append(
+                GradeCell(
+                    grade_id=meta["grade_id"],
+                    points=float(meta.get("points", 0)),
+                    hidden=HIDDEN_BEGIN in cell.source,
+                )
+            )
+    return cells
+
+
+def solution_cells(notebook: NotebookNode) -> dict[str, NotebookNode]:
+    """The cells the student writes, by grade_id (the graded function's name)."""
+    return {
+        nbgrader_metadata(cell)["grade_id"]: cell
+        for cell in notebook.cells
+        if nbgrader_metadata(cell).get("solution") and cell.cell_type == "code"
+    }
+
+
+def graded_name(grade_id: str, names: list[str]) -> str:
+    """The graded function a test cell belongs to: the longest name with ``test_<name>``
+    as a prefix of ``grade_id`` (so test_rnn_step_concat belongs to rnn_step_concat)."""
+    matches = [n for n in names if grade_id == f"test_{n}" or grade_id.startswith(f"test_{n}_")]
+    if not matches:
+        raise ValueError(f"grade cell {grade_id!r} tests none of {names}")
+    return max(matches, key=len)
+
+
+def without_solution_markers(source: str) -> str:
+    """The reference code of a solution cell, with nbgrader's markers removed."""
+    lines = source.splitlines()
+    return "\n".join(line for line in lines if line.strip() not in SOLUTION_MARKERS)
+
+
+def with_solutions(exercise: NotebookNode, sources: dict[str, str]) -> NotebookNode:
+    """A copy of the student notebook whose solution cells ``sources`` names are filled in."""
+    notebook = copy.deepcopy(exercise)
+    cells = solution_cells(notebook)
+    unknown = set(sources) - set(cells)
+    if unknown:
+        raise ValueError(f"no solution cell named {sorted(unknown)}")
+    for name, source in sources.items():
+        cells[name].source = source
+    return notebook
+
+
+def reference_solutions(source: NotebookNode) -> dict[str, str]:
+    """The reference code of every solution cell of an nbgrader source notebook."""
+    return {
+        name: without_solution_markers(cell.source)
+        for name, cell in solution_cells(source).items()
+    }

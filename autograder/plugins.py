@@ -1,0 +1,162 @@
+"""nbgrader preprocessors that make grading go through the course's check API.
+
+``CheckedExecute`` takes the place of nbgrader's ``Execute``: it runs the notebook through
+``runner.run_notebook`` (the sandbox boundary), copies the outputs back onto the trusted cells,
+compares the recorded check values with the reference store in this (the grader's) process and
+writes a verdict per test cell. ``CheckedSaveAutoGrades`` scores a test cell from that verdict
+alone, so nothing the student's code prints can earn points. ``HideHiddenTests`` keeps the code
+of hidden tests out of the feedback a student receives.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from traitlets import Integer, Unicode
+
+from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata
+from autograder.runner import run_notebook
+from rnncourse.compare import compare
+from rnncourse.store import Record, cell_of, read_store
+
+VERDICTS = "rnncourse_verdicts"  # resources key: grade_id -> (passed, reasons)
+
+
+def cell_verdicts(
+    notebook: NotebookNode, records: list[Record], reference: dict[str, Record]
+) -> dict[str, tuple[bool, list[str]]]:
+    """Decide every test cell: passed when it raised no error and each of its reference checks
+    was recorded, every time with a value that matches."""
+    recorded: dict[str, list[Record]] = {}
+    for record in records:
+        recorded.setdefault(record.key, []).append(record)
+    verdicts = {}
+    for cell in notebook.cells:
+        meta = nbgrader_metadata(cell)
+        if not (meta.get("grade") and cell.cell_type == "code"):
+            continue
+        grade_id = meta["grade_id"]
+        reasons = [
+            f"the cell raised {out.get('ename', 'an error')}: {out.get('evalue', '')}".rstrip(": ")
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"
+        ]
+        expected = [ref for key, ref in sorted(reference.items()) if cell_of(key) == grade_id]
+        if not expected:
+            reasons.append("no reference values for this cell (references need regenerating)")
+        missing = [ref.key for ref in expected if ref.key not in recorded]
+        for ref in expected:
+            if ref.key in recorded:
+                reasons.extend(_check_reasons(ref, recorded[ref.key]))
+        if missing and len(reasons) > 0:
+            reasons.append(f"{len(missing)} of its {len(expected)} checks did not run")
+        elif missing:
+            reasons.append(f"checks that did not run: {', '.join(missing)}")
+        verdicts[grade_id] = (not reasons, reasons)
+    return verdicts
+
+
+def _check_reasons(reference: Record, records: list[Record]) -> list[str]:
+    reasons = []
+    for record in records:
+        verdict = compare(reference.kind, reference.value, record.value)
+        if not verdict.ok:
+            reasons.append(f"{reference.key}: {verdict.reason}")
+    return reasons[:1]
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+class CheckedExecute(NbGraderPreprocessor):
+    """Run the notebook out of process and judge its test cells by their recorded checks."""
+
+    reference_root = Unicode(help="folder holding <assignment>/ reference stores").tag(config=True)
+    scratch_root = Unicode(help="folder for the runs' scratch space").tag(config=True)
+    cell_timeout = Integer(60, help="seconds one cell may run").tag(config=True)
+    total_timeout = Integer(600, help="seconds the whole notebook may run").tag(config=True)
+
+    def preprocess(
+        self, nb: NotebookNode, resources: ResourcesDict
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        info = resources["nbgrader"]
+        assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
+        reference = read_store(Path(self.reference_root) / assignment)
+        scratch = Path(self.scratch_root) / student / assignment / notebook
+        workdir = Path(resources["metadata"]["path"])
+        result = run_notebook(nb, workdir, scratch, self.cell_timeout, self.total_timeout)
+        for problem in result.problems:
+            self.log.warning("%s/%s: %s", student, notebook, problem)
+        _copy_outputs(nb, result.notebook, result.problems)
+        verdicts = cell_verdicts(nb, result.records, reference)
+        for cell in nb.cells:
+            grade_id = nbgrader_metadata(cell).get("grade_id")
+            if grade_id in verdicts:
+                _annotate(cell, *verdicts[grade_id])
+        resources[VERDICTS] = verdicts
+        report = {"problems": result.problems, "verdicts": verdicts}
+        (scratch.parent / "grader.json").write_text(json.dumps(report, indent=1))
+        return nb, resources
+
+
+def _copy_outputs(nb: NotebookNode, executed: NotebookNode | None, problems: list[str]) -> None:
+    """Take only outputs from the executed copy; sources and metadata stay the trusted ones."""
+    if executed is not None and len(executed.cells) != len(nb.cells):
+        problems.append("the executed notebook does not match the submitted one")
+        executed = None
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if executed is None:
+            reason = problems[0] if problems else "the notebook did not run"
+            cell.outputs = [_error_output("NotebookNotRun", reason)]
+            cell.execution_count = None
+        else:
+            ran = executed.cells[index]
+            cell.outputs = ran.get("outputs", [])
+            cell.execution_count = ran.get("execution_count")
+
+
+def _annotate(cell: NotebookNode, passed: bool, reasons: list[str]) -> None:
+    """Say in the cell's output what the grader decided, for the feedback."""
+    if passed:
+        cell.outputs.append(
+            NotebookNode(output_type="stream", name="stdout", text="[grader] all checks passed\n")
+        )
+    else:
+        cell.outputs.append(_error_output("CheckFailed", "; ".join(reasons)))
+
+
+class CheckedSaveAutoGrades(SaveAutoGrades):
+    """Score each test cell from CheckedExecute's verdict, not from what the cell printed."""
+
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        meta = cell.metadata["nbgrader"]
+        grade = self.gradebook.find_grade(
+            meta["grade_id"], self.notebook_id, self.assignment_id, self.student_id
+        )
+        passed, _ = resources.get(VERDICTS, {}).get(meta["grade_id"], (False, []))
+        grade.auto_score = float(meta["points"]) if passed else 0.0
+        grade.needs_manual_grade = False
+        self.gradebook.db.commit()
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """In feedback, replace the code of hidden tests and trim their tracebacks to one line."""
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: ResourcesDict, index: int
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+            cell.source = "# Hidden tests ran here; their code is not shown."
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output.traceback = [f"{output.get('ename')}: {output.get('evalue')}"]
+        return cell, resources

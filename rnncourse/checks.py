@@ -1,0 +1,115 @@
+"""The check API that every test cell of every exercise notebook uses.
+
+A test cell never compares by hand. It computes the student's result on some input and hands it
+to a keyed check::
+
+    check.close("test_rnn_step/example", rnn_step(X, H, W_xh, W_hh, b_h))
+    with check.raises("test_rnn_step_errors/activation", argument="activation"):
+        rnn_step(X, H, W_xh, W_hh, b_h, activation="sigmoid")
+
+The expected values live in a reference store generated from the reference solution. What a
+check does depends on where the notebook runs:
+
+* In a student's JupyterLab it compares at once with the reference values shipped beside the
+  exercise (visible checks only), prints a verdict and raises ``AssertionError`` on a mismatch.
+* Under the autograder (``RNNCOURSE_RECORD_DIR`` is set) it only records the value. The grader
+  compares the records with the reference store in its own process, outside the student's reach.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from types import TracebackType
+
+from rnncourse.compare import compare
+from rnncourse.store import Record, RecordWriter, as_array, read_store, validate_key
+
+RECORD_ENV = "RNNCOURSE_RECORD_DIR"
+VISIBLE_CHECKS_DIR = "visible_checks"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def raise_outcome(error: BaseException | None, argument: str) -> str:
+    """Describe how a call that should raise ``ValueError`` naming ``argument`` ended."""
+    if error is None:
+        return "returned without raising"
+    if not isinstance(error, ValueError):
+        return f"raised {type(error).__name__} instead of ValueError"
+    if re.search(rf"(?<![A-Za-z0-9_]){re.escape(argument)}(?![A-Za-z0-9_])", str(error)):
+        return f"ValueError naming {argument!r}"
+    return f"ValueError whose message does not name {argument!r}"
+
+
+class Checker:
+    """Keyed checks for one assignment (see the module docstring)."""
+
+    def __init__(self, assignment: str, visible_dir: Path | str | None = None):
+        self.assignment = assignment
+        record_dir = os.environ.get(RECORD_ENV)
+        self._writer = RecordWriter(record_dir) if record_dir else None
+        self._expected: dict[str, Record] = {}
+        if self._writer is None:
+            folder = Path(visible_dir) if visible_dir else self._find_visible_dir()
+            if folder is not None:
+                self._expected = read_store(folder)
+
+    @property
+    def recording(self) -> bool:
+        """True under the autograder: checks record values and never raise."""
+        return self._writer is not None
+
+    def _find_visible_dir(self) -> Path | None:
+        candidates = [
+            Path.cwd() / VISIBLE_CHECKS_DIR,
+            REPO_ROOT / "exercises" / self.assignment / VISIBLE_CHECKS_DIR,
+        ]
+        return next((path for path in candidates if path.is_dir()), None)
+
+    def close(self, key: str, value: object) -> None:
+        """``value`` must match the reference within the contract's tolerance."""
+        self._check(key, "close", value)
+
+    def equal(self, key: str, value: object) -> None:
+        """``value`` must equal the reference exactly (integers, strings, shapes)."""
+        self._check(key, "equal", value)
+
+    def raises(self, key: str, argument: str) -> _RaisesCheck:
+        """A context manager: the block must raise ``ValueError`` whose message names
+        ``argument``. The exception is swallowed and its outcome checked like a value."""
+        validate_key(key)
+        return _RaisesCheck(self, key, argument)
+
+    def _check(self, key: str, kind: str, value: object) -> None:
+        validate_key(key)
+        if self._writer is not None:
+            self._writer.write(key, kind, value)
+            return
+        expected = self._expected.get(key)
+        if expected is None:
+            print(f"-  {key}: hidden check, compared when your notebook is graded")
+            return
+        verdict = compare(expected.kind, expected.value, as_array(value))
+        if not verdict.ok:
+            raise AssertionError(f"{key}: {verdict.reason}")
+        print(f"ok {key}: {verdict.reason}")
+
+
+class _RaisesCheck:
+    def __init__(self, checker: Checker, key: str, argument: str):
+        self.checker, self.key, self.argument = checker, key, argument
+
+    def __enter__(self) -> _RaisesCheck:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if error is not None and not isinstance(error, Exception):
+            return False  # KeyboardInterrupt, SystemExit: let them through
+        self.checker.equal(self.key, raise_outcome(error, self.argument))
+        return True

@@ -1,0 +1,161 @@
+"""Check values on disk: the reference store and the records of one notebook run.
+
+Both use one plain format, written with ``np.save(..., allow_pickle=False)`` and JSON, never
+pickle, so a grader can read what a student's process wrote without running any of its code:
+
+    <dir>/records.jsonl        one JSON object a line: {"key", "kind", "file"}
+    <dir>/values/000000.npy    the value of that line
+
+A check key reads ``<grade_id>/<name>``: the grade cell that made it, then a name for the case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RECORDS_FILE = "records.jsonl"
+VALUES_DIR = "values"
+KINDS = ("close", "equal")
+KEY_PATTERN = re.compile(r"^test_[A-Za-z0-9_]+/[A-Za-z0-9_.\-]+$")
+_FILE_PATTERN = re.compile(r"^\d{6}\.npy$")
+
+# Limits on what a (possibly hostile) run may make the grader read.
+MAX_RECORDS = 10_000
+MAX_VALUE_BYTES = 16 * 2**20
+
+
+class StoreError(ValueError):
+    """A store or records folder that cannot be read as written by this module."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One recorded check value."""
+
+    key: str
+    kind: str
+    value: np.ndarray
+
+    @property
+    def cell(self) -> str:
+        """The grade_id of the test cell that recorded this value."""
+        return cell_of(self.key)
+
+
+def cell_of(key: str) -> str:
+    """The grade cell a check key belongs to: the part before the first '/'."""
+    return key.split("/", 1)[0]
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it reads ``test_<name>/<case>``, else raise ValueError naming it."""
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise ValueError(
+            f"check key {key!r} must look like 'test_<name>/<case>' "
+            "(the test cell's grade_id, a slash, then letters, digits, '_', '.' or '-')"
+        )
+    return key
+
+
+def as_array(value: object) -> np.ndarray:
+    """Turn a result (numpy array, number, string, torch tensor, nested list) into a plain array.
+
+    Anything that does not become a numeric, boolean or string array becomes a string that
+    describes it, so the comparison fails with a readable reason instead of crashing.
+    """
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # ragged lists and other odd objects
+        return np.asarray(f"<not an array: {type(value).__name__} ({error})>")
+    if array.dtype.kind not in "biufcU":
+        return np.asarray(f"<not an array of numbers: {type(value).__name__}>")
+    return array
+
+
+class RecordWriter:
+    """Appends check values to a records folder (used inside the notebook's process)."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        (self.folder / VALUES_DIR).mkdir(parents=True, exist_ok=True)
+        self._count = sum(1 for _ in (self.folder / VALUES_DIR).glob("*.npy"))
+
+    def write(self, key: str, kind: str, value: object) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        name = f"{self._count:06d}.npy"
+        self._count += 1
+        np.save(self.folder / VALUES_DIR / name, as_array(value), allow_pickle=False)
+        line = json.dumps({"key": key, "kind": kind, "file": name})
+        with open(self.folder / RECORDS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def read_records(folder: Path | str) -> list[Record]:
+    """Read a records folder defensively: bounded sizes, no pickle, malformed lines rejected.
+
+    A missing folder or file means nothing was recorded (an empty list).
+    """
+    folder = Path(folder)
+    path = folder / RECORDS_FILE
+    if not path.is_file():
+        return []
+    records = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number > MAX_RECORDS:
+                raise StoreError(f"{path}: more than {MAX_RECORDS} records")
+            records.append(_read_record(folder, path, number, line))
+    return records
+
+
+def _read_record(folder: Path, path: Path, number: int, line: str) -> Record:
+    try:
+        entry = json.loads(line)
+        key, kind, name = entry["key"], entry["kind"], entry["file"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise StoreError(f"{path}:{number}: not a record line ({error})") from None
+    if not isinstance(key, str) or kind not in KINDS or not isinstance(name, str):
+        raise StoreError(f"{path}:{number}: malformed record")
+    if not _FILE_PATTERN.match(name):
+        raise StoreError(f"{path}:{number}: bad value file name {name!r}")
+    value_path = folder / VALUES_DIR / name
+    if value_path.is_symlink() or not value_path.is_file():
+        raise StoreError(f"{path}:{number}: value file {name} is missing")
+    if value_path.stat().st_size > MAX_VALUE_BYTES:
+        raise StoreError(f"{path}:{number}: value file {name} is larger than {MAX_VALUE_BYTES}")
+    try:
+        value = np.load(value_path, allow_pickle=False)
+    except Exception as error:
+        raise StoreError(f"{path}:{number}: cannot read {name} ({error})") from None
+    return Record(key=key, kind=kind, value=value)
+
+
+def write_store(folder: Path | str, records: list[Record]) -> None:
+    """Write ``records`` as a clean records folder (replacing what was there), sorted by key."""
+    folder = Path(folder)
+    if (folder / VALUES_DIR).exists():
+        for old in (folder / VALUES_DIR).glob("*.npy"):
+            old.unlink()
+    if (folder / RECORDS_FILE).exists():
+        (folder / RECORDS_FILE).unlink()
+    writer = RecordWriter(folder)
+    for record in sorted(records, key=lambda r: r.key):
+        writer.write(record.key, record.kind, record.value)
+
+
+def read_store(folder: Path | str) -> dict[str, Record]:
+    """Read a reference store: one record per key."""
+    store: dict[str, Record] = {}
+    for record in read_records(folder):
+        if record.key in store:
+            raise StoreError(f"{folder}: check {record.key} appears twice")
+        store[record.key] = record
+    return store
