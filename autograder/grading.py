@@ -35,7 +35,13 @@ from tqdm import tqdm
 from traitlets.config import Config
 
 from autograder.course import WORK_DIR, Assignment, InstructorError, get_assignment
-from autograder.notebooks import GradeCell, grade_cells, read_notebook
+from autograder.notebooks import (
+    GradeCell,
+    grade_cells,
+    graded_name,
+    read_notebook,
+    solution_cells,
+)
 from autograder.plugins import CheckedExecute, CheckedSaveAutoGrades, HideHiddenTests
 from autograder.references import ensure_references_current
 
@@ -84,6 +90,18 @@ class GradingReport:
             for result in self.students
             for cell in self.cells
         ]
+
+    def scores_by_name(self, student: str) -> dict[str, tuple[float, float]]:
+        """(score, max) per graded function for one student: its test cells added up."""
+        source = read_notebook(get_assignment(self.assignment).source_notebook)
+        names = list(solution_cells(source))
+        result = next(r for r in self.students if r.student == student)
+        totals = dict.fromkeys(names, (0.0, 0.0))
+        for cell in self.cells:
+            name = graded_name(cell.grade_id, names)
+            score, points = totals[name]
+            totals[name] = (score + result.scores.get(cell.grade_id, 0.0), points + cell.points)
+        return totals
 
     @property
     def notebook_id(self) -> str:

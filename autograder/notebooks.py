@@ -85,6 +85,5 @@ def with_solutions(exercise: NotebookNode, sources: dict[str, str]) -> NotebookN
 def reference_solutions(source: NotebookNode) -> dict[str, str]:
     """The reference code of every solution cell of an nbgrader source notebook."""
     return {
-        name: without_solution_markers(cell.source)
-        for name, cell in solution_cells(source).items()
+        name: without_solution_markers(cell.source) for name, cell in solution_cells(source).items()
     }

@@ -27,10 +27,14 @@ VERDICTS = "rnncourse_verdicts"  # resources key: grade_id -> (passed, reasons)
 
 
 def cell_verdicts(
-    notebook: NotebookNode, records: list[Record], reference: dict[str, Record]
+    notebook: NotebookNode,
+    records: list[Record],
+    reference: dict[str, Record],
+    problems: list[str] = (),
 ) -> dict[str, tuple[bool, list[str]]]:
     """Decide every test cell: passed when it raised no error and each of its reference checks
-    was recorded, every time with a value that matches."""
+    was recorded, every time with a value that matches. ``problems`` of the run explain checks
+    that never ran."""
     recorded: dict[str, list[Record]] = {}
     for record in records:
         recorded.setdefault(record.key, []).append(record)
@@ -52,7 +56,9 @@ def cell_verdicts(
         for ref in expected:
             if ref.key in recorded:
                 reasons.extend(_check_reasons(ref, recorded[ref.key]))
-        if missing and len(reasons) > 0:
+        if missing and problems:
+            reasons.append(f"the run stopped before this cell finished: {problems[0]}")
+        elif missing and reasons:
             reasons.append(f"{len(missing)} of its {len(expected)} checks did not run")
         elif missing:
             reasons.append(f"checks that did not run: {', '.join(missing)}")
@@ -95,7 +101,7 @@ class CheckedExecute(NbGraderPreprocessor):
         for problem in result.problems:
             self.log.warning("%s/%s: %s", student, notebook, problem)
         _copy_outputs(nb, result.notebook, result.problems)
-        verdicts = cell_verdicts(nb, result.records, reference)
+        verdicts = cell_verdicts(nb, result.records, reference, result.problems)
         for cell in nb.cells:
             grade_id = nbgrader_metadata(cell).get("grade_id")
             if grade_id in verdicts:

@@ -28,6 +28,7 @@ from nbformat import NotebookNode
 from rnncourse.checks import RECORD_ENV
 from rnncourse.store import Record, StoreError, read_records
 
+KERNEL_DIED = 3  # the child's exit status when the notebook's kernel died
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 MAX_LOG_CHARS = 20_000
 CELL_TIMEOUT_ERROR = {
@@ -113,7 +114,9 @@ def _run_child(
         )  # fmt: skip
         try:
             code = process.wait(timeout=timeout)
-            if code != 0:
+            if code == KERNEL_DIED:
+                problems.append("the kernel died (the notebook's process exited or crashed)")
+            elif code != 0:
                 problems.append(f"the notebook runner exited with status {code}")
         except subprocess.TimeoutExpired:
             problems.append(f"the notebook did not finish within {timeout} seconds")
@@ -166,7 +169,7 @@ def _execute(source: Path, executed: Path, cell_timeout: int) -> int:
         client.execute()
     except DeadKernelError as error:
         print(f"the kernel died: {error}", file=sys.stderr)
-        status = 3
+        status = KERNEL_DIED
     nbformat.write(notebook, str(executed))
     print(json.dumps({"executed": str(executed), "status": status}))
     return status

@@ -1,0 +1,189 @@
+"""The check API, the store format and the comparison rule, without running notebooks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnncourse.checks import RECORD_ENV, Checker, raise_outcome
+from rnncourse.compare import compare, tolerance_for
+from rnncourse.store import (
+    MAX_VALUE_BYTES,
+    Record,
+    StoreError,
+    as_array,
+    read_records,
+    read_store,
+    validate_key,
+    write_store,
+)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A small reference store with one check of each kind."""
+    folder = tmp_path / "store"
+    write_store(folder, [
+        Record("test_f/values", "close", np.array([[1.0, -2.0], [0.0, 3.0]])),
+        Record("test_f/float32", "close", np.array([1.0, 2.0], dtype=np.float32)),
+        Record("test_f_errors/bad", "equal", np.asarray("ValueError naming 'x'")),
+    ])  # fmt: skip
+    return folder
+
+
+# ---------------------------------------------------------------- comparison rule
+
+
+def test_float64_tolerance_is_1e_8_relative_to_the_array_scale():
+    expected = np.array([100.0, 0.0, -50.0])
+    assert compare("close", expected, expected + 0.9e-6).ok  # 0.9e-6 <= 1e-8 * 100
+    assert not compare("close", expected, expected + np.array([0, 2e-6, 0])).ok
+
+
+def test_float32_tolerance_is_1e_5():
+    expected = np.array([1.0, 2.0], dtype=np.float32)
+    assert tolerance_for(expected) == 1e-5
+    assert compare("close", expected, np.array([1.0, 2.0 + 1e-5])).ok
+    assert not compare("close", expected, np.array([1.0, 2.0 + 1e-4])).ok
+
+
+def test_shape_dtype_and_nan_are_reported_without_revealing_values():
+    expected = np.array([[0.25, 0.75]])
+    verdict = compare("close", expected, np.array([0.25, 0.75]))
+    assert not verdict.ok and "shape (2,)" in verdict.reason and "(1, 2)" in verdict.reason
+    verdict = compare("close", expected, np.array([[np.nan, 0.75]]))
+    assert not verdict.ok and "nan" in verdict.reason
+    verdict = compare("close", expected, np.array([[1, 0]]))
+    assert not verdict.ok and "floating-point" in verdict.reason
+    verdict = compare("close", expected, np.array([[0.3, 0.7]]))
+    assert not verdict.ok and "0.25" not in verdict.reason and "0.75" not in verdict.reason
+
+
+def test_equal_compares_strings_exactly():
+    expected = np.asarray("ValueError naming 'W_hh'")
+    assert compare("equal", expected, np.asarray("ValueError naming 'W_hh'")).ok
+    verdict = compare("equal", expected, np.asarray("returned without raising"))
+    assert not verdict.ok and "returned without raising" in verdict.reason
+
+
+def test_as_array_turns_odd_results_into_descriptions():
+    assert as_array([1.0, 2.0]).dtype == np.float64
+    assert as_array(None).dtype.kind == "U"  # an object array would need pickle
+    assert as_array([[1, 2], [3]]).dtype.kind == "U"  # ragged
+    assert not compare("close", np.zeros(2), as_array(None)).ok
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (None, "returned without raising"),
+        (ValueError("W_hh must have shape (4, 4)"), "ValueError naming 'W_hh'"),
+        (
+            ValueError("weights have the wrong shape"),
+            "ValueError whose message does not name 'W_hh'",
+        ),
+        (ValueError("W_hh_extra is wrong"), "ValueError whose message does not name 'W_hh'"),
+        (TypeError("W_hh"), "raised TypeError instead of ValueError"),
+        (np.exceptions.AxisError(2, 2), "ValueError naming 'axis'"),
+    ],
+)
+def test_raise_outcome(error, outcome):
+    argument = "axis" if isinstance(error, np.exceptions.AxisError) else "W_hh"
+    assert raise_outcome(error, argument) == outcome
+
+
+def test_keys_must_name_a_test_cell():
+    assert validate_key("test_rnn_step/example_relu") == "test_rnn_step/example_relu"
+    for bad in ["rnn_step/x", "test_rnn_step", "test_a/b/c", "test_a/has space", 3]:
+        with pytest.raises(ValueError, match="check key"):
+            validate_key(bad)
+
+
+# ---------------------------------------------------------------- student mode
+
+
+def test_student_mode_prints_ok_and_raises_on_mismatch(store, monkeypatch, capsys):
+    monkeypatch.delenv(RECORD_ENV, raising=False)
+    check = Checker("any", visible_dir=store)
+    check.close("test_f/values", np.array([[1.0, -2.0], [0.0, 3.0]]))
+    assert "ok test_f/values" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"test_f/values: values differ"):
+        check.close("test_f/values", np.array([[1.0, -2.0], [0.0, 3.1]]))
+    with pytest.raises(AssertionError, match="shape"):
+        check.close("test_f/values", np.zeros(3))
+
+
+def test_student_mode_hidden_check_is_only_announced(store, monkeypatch, capsys):
+    monkeypatch.delenv(RECORD_ENV, raising=False)
+    Checker("any", visible_dir=store).close("test_f_hidden/unknown", np.zeros(2))
+    assert "hidden check" in capsys.readouterr().out
+
+
+def test_student_mode_raises_check(store, monkeypatch):
+    monkeypatch.delenv(RECORD_ENV, raising=False)
+    check = Checker("any", visible_dir=store)
+    with check.raises("test_f_errors/bad", argument="x"):
+        raise ValueError("x must be positive")
+    with (
+        pytest.raises(AssertionError, match="returned without raising"),
+        check.raises("test_f_errors/bad", argument="x"),
+    ):
+        pass
+    with pytest.raises(KeyboardInterrupt), check.raises("test_f_errors/bad", argument="x"):
+        raise KeyboardInterrupt  # never swallowed
+
+
+# ---------------------------------------------------------------- recording mode
+
+
+def test_recording_mode_never_raises_and_records_every_value(tmp_path, monkeypatch):
+    records = tmp_path / "records"
+    monkeypatch.setenv(RECORD_ENV, str(records))
+    check = Checker("any")
+    assert check.recording
+    check.close("test_f/values", np.array([1.0, 2.0]))
+    check.close("test_f/values", np.array([9.0, 9.0]))  # a wrong value: recorded, not raised
+    with check.raises("test_f_errors/bad", argument="x"):
+        pass
+    got = read_records(records)
+    assert [r.key for r in got] == ["test_f/values", "test_f/values", "test_f_errors/bad"]
+    assert got[1].value.tolist() == [9.0, 9.0]
+    assert got[2].value.item() == "returned without raising"
+
+
+def test_store_round_trip_and_duplicate_keys(tmp_path):
+    records = [
+        Record("test_b/x", "close", np.arange(3.0)),
+        Record("test_a/y", "equal", np.asarray("s")),
+    ]
+    write_store(tmp_path / "s", records)
+    loaded = read_store(tmp_path / "s")
+    assert list(loaded) == ["test_a/y", "test_b/x"]  # written sorted by key
+    assert np.array_equal(loaded["test_b/x"].value, np.arange(3.0))
+    write_store(tmp_path / "d", records + records[:1])
+    with pytest.raises(StoreError, match="appears twice"):
+        read_store(tmp_path / "d")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["bad_json", "path_escape", "object_array", "huge_value", "missing_value"],
+)
+def test_hostile_records_are_rejected_not_trusted(tmp_path, tamper):
+    folder = tmp_path / "records"
+    write_store(folder, [Record("test_f/values", "close", np.zeros(2))])
+    lines = folder / "records.jsonl"
+    if tamper == "bad_json":
+        lines.write_text("{not json\n")
+    elif tamper == "path_escape":
+        lines.write_text(json.dumps({"key": "test_f/v", "kind": "close", "file": "../x.npy"}))
+    elif tamper == "object_array":
+        np.save(folder / "values" / "000000.npy", np.array([{}], dtype=object), allow_pickle=True)
+    elif tamper == "huge_value":
+        (folder / "values" / "000000.npy").write_bytes(b"\0" * (MAX_VALUE_BYTES + 1))
+    else:
+        (folder / "values" / "000000.npy").unlink()
+    with pytest.raises(StoreError):
+        read_records(folder)
