@@ -112,7 +112,7 @@ class GradingReport:
         lines = [f"{'student':<{width}}  {'score':>12}  notes", "-" * (width + 30)]
         for result in self.students:
             score = f"{result.total():g} / {self.max_total:g}"
-            notes = "; ".join(result.notes) or "ok"
+            notes = "; ".join(result.notes) or "graded"
             lines.append(f"{result.student:<{width}}  {score:>12}  {_shorten(notes, 90)}")
         lines.extend(f"{name:<{width}}  {'-':>12}  skipped: not a valid student id" for name in
                      self.skipped)  # fmt: skip
@@ -123,26 +123,33 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def nbgrader_config(assignment: Assignment, workdir: Path, cell_timeout: int) -> Config:
-    """The nbgrader configuration of one grading run: a course folder under ``workdir`` whose
-    source is the course's solutions/, and the course's own execute and scoring steps."""
-    config = Config()
-    config.CourseDirectory.root = str(workdir)
-    config.CourseDirectory.source_directory = str(assignment.source_dir.parent)
-    config.CourseDirectory.release_directory = "release"
-    config.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
-    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+def use_checked_grading(config: Config, reference_root: Path, scratch_root: Path,
+                        cell_timeout: int = 60) -> None:
+    """Make nbgrader grade through the check API: the course's execute and scoring steps, and
+    feedback that hides hidden tests. Used by every grading run and by nbgrader_config.py."""
     config.Autograde.autograde_preprocessors = [
         CheckedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         CheckedSaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]  # fmt: skip
-    config.CheckedExecute.reference_root = str(assignment.reference_dir.parent)
-    config.CheckedExecute.scratch_root = str(workdir / "runs")
+    config.CheckedExecute.reference_root = str(reference_root)
+    config.CheckedExecute.scratch_root = str(scratch_root)
     config.CheckedExecute.cell_timeout = cell_timeout
     config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     # LimitOutput keeps a runaway print loop from bloating the gradebook and the feedback.
     config.LimitOutput.max_lines = 200
     config.LimitOutput.max_length = 20_000
+    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+
+
+def nbgrader_config(assignment: Assignment, workdir: Path, cell_timeout: int) -> Config:
+    """The nbgrader configuration of one grading run: a course folder under ``workdir`` whose
+    source is the course's solutions/."""
+    config = Config()
+    config.CourseDirectory.root = str(workdir)
+    config.CourseDirectory.source_directory = str(assignment.source_dir.parent)
+    config.CourseDirectory.release_directory = "release"
+    config.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    use_checked_grading(config, assignment.reference_dir.parent, workdir / "runs", cell_timeout)
     return config
 
 

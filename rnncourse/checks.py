@@ -88,6 +88,11 @@ class Checker:
             return
         expected = self._expected.get(key)
         if expected is None:
+            if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+                # Stock nbgrader is grading without the recorder: a hidden check must not pass.
+                raise AssertionError(
+                    f"{key}: hidden checks are graded by `python -m autograder grade` only"
+                )
             print(f"-  {key}: hidden check, compared when your notebook is graded")
             return
         verdict = compare(expected.kind, expected.value, as_array(value))
