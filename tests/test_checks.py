@@ -68,6 +68,13 @@ def test_equal_compares_strings_exactly():
     assert not verdict.ok and "returned without raising" in verdict.reason
 
 
+def test_strings_where_numbers_are_expected_fail_with_a_short_reason():
+    verdict = compare("close", np.zeros(2), np.array(["a", "b"]))
+    assert not verdict.ok and "expected numbers" in verdict.reason
+    verdict = compare("equal", np.asarray("ValueError naming 'x'"), np.asarray("x" * 1000))
+    assert not verdict.ok and len(verdict.reason) < 250
+
+
 def test_as_array_turns_odd_results_into_descriptions():
     assert as_array([1.0, 2.0]).dtype == np.float64
     assert as_array(None).dtype.kind == "U"  # an object array would need pickle
