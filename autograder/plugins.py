@@ -33,17 +33,18 @@ def cell_verdicts(
     problems: list[str] = (),
 ) -> dict[str, tuple[bool, list[str]]]:
     """Decide every test cell: passed when it raised no error and each of its reference checks
-    was recorded, every time with a value that matches. ``problems`` of the run explain checks
-    that never ran."""
-    recorded: dict[str, list[Record]] = {}
+    was recorded by the cell itself, every time with a value that matches. ``problems`` of the
+    run explain checks that never ran."""
+    by_cell: dict[int, list[Record]] = {}
     for record in records:
-        recorded.setdefault(record.key, []).append(record)
+        by_cell.setdefault(record.cell_count, []).append(record)
     verdicts = {}
     for cell in notebook.cells:
         meta = nbgrader_metadata(cell)
         if not (meta.get("grade") and cell.cell_type == "code"):
             continue
         grade_id = meta["grade_id"]
+        recorded = _own_records(cell, grade_id, by_cell)
         reasons = [
             f"the cell raised {out.get('ename', 'an error')}: {out.get('evalue', '')}".rstrip(": ")
             for out in cell.get("outputs", [])
@@ -64,6 +65,18 @@ def cell_verdicts(
             reasons.append(f"checks that did not run: {', '.join(missing)}")
         verdicts[grade_id] = (not reasons, reasons)
     return verdicts
+
+
+def _own_records(
+    cell: NotebookNode, grade_id: str, by_cell: dict[int, list[Record]]
+) -> dict[str, list[Record]]:
+    """The values this very cell recorded, by key: not those of a student's copy of the cell."""
+    count = cell.get("execution_count")
+    recorded: dict[str, list[Record]] = {}
+    for record in by_cell.get(count, []) if count is not None else []:
+        if cell_of(record.key) == grade_id:
+            recorded.setdefault(record.key, []).append(record)
+    return recorded
 
 
 def _check_reasons(reference: Record, records: list[Record]) -> list[str]:

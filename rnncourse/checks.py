@@ -42,6 +42,19 @@ def raise_outcome(error: BaseException | None, argument: str) -> str:
     return f"ValueError whose message does not name {argument!r}"
 
 
+def _running_cell() -> int | None:
+    """The execution count of the notebook cell running now (None outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or not isinstance(getattr(shell, "execution_count", None), int):
+        return None
+    # IPython counts the cell before running it: the running cell is In[execution_count - 1].
+    return shell.execution_count - 1
+
+
 class Checker:
     """Keyed checks for one assignment (see the module docstring)."""
 
@@ -84,7 +97,7 @@ class Checker:
     def _check(self, key: str, kind: str, value: object) -> None:
         validate_key(key)
         if self._writer is not None:
-            self._writer.write(key, kind, value)
+            self._writer.write(key, kind, value, _running_cell())
             return
         expected = self._expected.get(key)
         if expected is None:

@@ -3,10 +3,13 @@
 Both use one plain format, written with ``np.save(..., allow_pickle=False)`` and JSON, never
 pickle, so a grader can read what a student's process wrote without running any of its code:
 
-    <dir>/records.jsonl        one JSON object a line: {"key", "kind", "file"}
+    <dir>/records.jsonl        one JSON object a line: {"key", "kind", "file", "cell"}
     <dir>/values/000000.npy    the value of that line
 
 A check key reads ``<grade_id>/<name>``: the grade cell that made it, then a name for the case.
+``cell`` is the execution count of the notebook cell that was running when the value was
+recorded (None outside IPython), so the grader counts only values recorded by the test cell
+itself, not by a student's own copy of it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Record:
     key: str
     kind: str
     value: np.ndarray
+    cell_count: int | None = None  # execution count of the cell that recorded it
 
     @property
     def cell(self) -> str:
@@ -87,13 +91,13 @@ class RecordWriter:
         (self.folder / VALUES_DIR).mkdir(parents=True, exist_ok=True)
         self._count = sum(1 for _ in (self.folder / VALUES_DIR).glob("*.npy"))
 
-    def write(self, key: str, kind: str, value: object) -> None:
+    def write(self, key: str, kind: str, value: object, cell_count: int | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         name = f"{self._count:06d}.npy"
         self._count += 1
         np.save(self.folder / VALUES_DIR / name, as_array(value), allow_pickle=False)
-        line = json.dumps({"key": key, "kind": kind, "file": name})
+        line = json.dumps({"key": key, "kind": kind, "file": name, "cell": cell_count})
         with open(self.folder / RECORDS_FILE, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
@@ -119,11 +123,13 @@ def read_records(folder: Path | str) -> list[Record]:
 def _read_record(folder: Path, path: Path, number: int, line: str) -> Record:
     try:
         entry = json.loads(line)
-        key, kind, name = entry["key"], entry["kind"], entry["file"]
-    except (ValueError, KeyError, TypeError) as error:
+        key, kind, name, cell = entry["key"], entry["kind"], entry["file"], entry.get("cell")
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise StoreError(f"{path}:{number}: not a record line ({error})") from None
     if not isinstance(key, str) or kind not in KINDS or not isinstance(name, str):
         raise StoreError(f"{path}:{number}: malformed record")
+    if cell is not None and (type(cell) is not int):
+        raise StoreError(f"{path}:{number}: malformed cell number")
     if not _FILE_PATTERN.match(name):
         raise StoreError(f"{path}:{number}: bad value file name {name!r}")
     value_path = folder / VALUES_DIR / name
@@ -135,11 +141,12 @@ def _read_record(folder: Path, path: Path, number: int, line: str) -> Record:
         value = np.load(value_path, allow_pickle=False)
     except Exception as error:
         raise StoreError(f"{path}:{number}: cannot read {name} ({error})") from None
-    return Record(key=key, kind=kind, value=value)
+    return Record(key=key, kind=kind, value=value, cell_count=cell)
 
 
 def write_store(folder: Path | str, records: list[Record]) -> None:
-    """Write ``records`` as a clean records folder (replacing what was there), sorted by key."""
+    """Write ``records`` as a clean reference store (replacing what was there), sorted by key.
+    A store does not keep the cell numbers of the run that made it."""
     folder = Path(folder)
     if (folder / VALUES_DIR).exists():
         for old in (folder / VALUES_DIR).glob("*.npy"):
