@@ -40,6 +40,7 @@ from autograder.notebooks import (
     grade_cells,
     graded_name,
     read_notebook,
+    repair_test_cells,
     solution_cells,
 )
 from autograder.plugins import CheckedExecute, CheckedSaveAutoGrades, HideHiddenTests
@@ -123,8 +124,9 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def use_checked_grading(config: Config, reference_root: Path, scratch_root: Path,
-                        cell_timeout: int = 60) -> None:
+def use_checked_grading(
+    config: Config, reference_root: Path, scratch_root: Path, cell_timeout: int = 60
+) -> None:
     """Make nbgrader grade through the check API: the course's execute and scoring steps, and
     feedback that hides hidden tests. Used by every grading run and by nbgrader_config.py."""
     config.Autograde.autograde_preprocessors = [
@@ -193,8 +195,9 @@ def stage_submission(source: Path | None, dest_dir: Path, assignment: Assignment
     except Exception as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
         return [f"{source.name} is not a valid notebook ({_shorten(first_line, 120)})"]
+    notes = repair_test_cells(notebook, read_notebook(assignment.release_notebook))
     nbformat.write(notebook, str(dest_dir / assignment.notebook_name))
-    return []
+    return notes
 
 
 def _put_own_tools_on_path() -> None:

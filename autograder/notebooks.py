@@ -87,3 +87,44 @@ def reference_solutions(source: NotebookNode) -> dict[str, str]:
     return {
         name: without_solution_markers(cell.source) for name, cell in solution_cells(source).items()
     }
+
+
+def repair_test_cells(submitted: NotebookNode, release: NotebookNode) -> list[str]:
+    """Undo what ordinary editing does to nbgrader's bookkeeping, in place; return notes.
+
+    A copied cell keeps its nbgrader metadata, and nbgrader refuses a notebook in which a
+    grade_id appears twice: the copies become the student's own cells. A deleted test cell
+    would score 0: it is put back (nbgrader then restores its code from the source).
+    """
+    notes = []
+    seen: set[str] = set()
+    for cell in submitted.cells:
+        grade_id = nbgrader_metadata(cell).get("grade_id")
+        if grade_id is None:
+            continue
+        if grade_id in seen:
+            del cell.metadata["nbgrader"]
+            notes.append(f"a copy of cell {grade_id} ran as your own code")
+        seen.add(grade_id)
+    for index, cell in enumerate(release.cells):
+        grade_id = nbgrader_metadata(cell).get("grade_id")
+        if not nbgrader_metadata(cell).get("grade") or grade_id in seen:
+            continue
+        restored = copy.deepcopy(cell)
+        restored["id"] = f"restored-{grade_id}"[:64]
+        submitted.cells.insert(_insert_position(submitted, release, index), restored)
+        seen.add(grade_id)
+        notes.append(f"test cell {grade_id} was missing and was put back")
+    return notes
+
+
+def _insert_position(submitted: NotebookNode, release: NotebookNode, index: int) -> int:
+    """Just after the submitted copy of the nearest earlier release cell that it still has."""
+    positions = {
+        nbgrader_metadata(cell).get("grade_id"): i for i, cell in enumerate(submitted.cells)
+    }
+    for earlier in reversed(release.cells[:index]):
+        grade_id = nbgrader_metadata(earlier).get("grade_id")
+        if grade_id in positions:
+            return positions[grade_id] + 1
+    return 0

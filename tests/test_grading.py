@@ -139,6 +139,32 @@ def mistake_source(assignment, mistake: Mistake) -> str:
     return source.replace(mistake.old, mistake.new)
 
 
+def cell_index(notebook, grade_id: str) -> int:
+    return next(i for i, c in enumerate(notebook.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)  # fmt: skip
+
+
+def ordinary_editing(assignment) -> dict[str, nbformat.NotebookNode]:
+    """Correct work whose cells were edited the way students do: none of it may cost points."""
+    deleted = solved_notebook(assignment)
+    deleted.cells = [c for c in deleted.cells if c.source.strip() or c.cell_type != "code"]
+    copied = solved_notebook(assignment)
+    index = cell_index(copied, "test_softmax")
+    copy = nbformat.from_dict(copied.cells[index])
+    copy.id = "students-own-experiment"
+    copy.source = 'check.close("test_softmax/rows", softmax(np.array([[5.0, 1.0]])))'
+    copied.cells.insert(index + 1, copy)
+    rewritten = solved_notebook(assignment)
+    index = cell_index(rewritten, "rnn_output")
+    code = reference_solutions(read_notebook(assignment.source_notebook))["rnn_output"]
+    rewritten.cells[index] = nbformat.v4.new_code_cell(code)  # no nbgrader metadata any more
+    return {
+        "deletes_hidden_test_cells": deleted,
+        "copies_a_test_cell": copied,
+        "rewrites_a_solution_cell": rewritten,
+    }
+
+
 @pytest.fixture(scope="module")
 def submissions(assignment, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("submissions")
@@ -154,6 +180,8 @@ def submissions(assignment, tmp_path_factory) -> Path:
         if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_softmax"):
             cell.source = "pass"
     write_submission(root, "edits_the_tests", tampered, assignment)
+    for student, notebook in ordinary_editing(assignment).items():
+        write_submission(root, student, notebook, assignment)
     (root / "invalid_json").mkdir()
     (root / "invalid_json" / assignment.notebook_name).write_text("{this is not json")
     (root / "no_notebook").mkdir()
@@ -198,7 +226,11 @@ def test_partial_gets_exactly_the_points_of_the_functions_it_solved(report, assi
         assert score == (points if name in solved else 0.0), name
 
 
-@pytest.mark.parametrize("student", ["alternative", "nested_layout", "prints_to_stderr"])
+@pytest.mark.parametrize(
+    "student",
+    ["alternative", "nested_layout", "prints_to_stderr", "deletes_hidden_test_cells",
+     "copies_a_test_cell", "rewrites_a_solution_cell"],
+)  # fmt: skip
 def test_independent_correct_work_gets_full_marks(report, student):
     scores = totals(report, student)
     assert {name: score for name, (score, _) in scores.items()} == full(scores)
@@ -239,6 +271,8 @@ def test_reasons_reach_the_summary_and_the_feedback(report):
     assert "not a valid notebook" in notes["invalid_json"]
     assert "no hidden_state.ipynb" in notes["no_notebook"]
     assert "kernel died" in notes["kills_its_kernel"]
+    assert "was missing and was put back" in notes["deletes_hidden_test_cells"]
+    assert "a copy of cell test_softmax ran as your own code" in notes["copies_a_test_cell"]
     feedback = report.workdir / "feedback"
 
     def page(student):
