@@ -52,7 +52,7 @@ lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff format --check .
 
 lab: $(STAMP) ## open JupyterLab on the exercises (for students)
-	$(BIN)/jupyter lab exercises
+	$(BIN)/jupyter lab exercises $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## remove the book build, grading work and caches (keeps .venv)
 	rm -rf _build autograder/work .pytest_cache .ruff_cache
