@@ -29,6 +29,7 @@ _FILE_PATTERN = re.compile(r"^\d{6}\.npy$")
 
 # Limits on what a (possibly hostile) run may make the grader read.
 MAX_RECORDS = 10_000
+MAX_RECORDS_FILE_BYTES = 4 * 2**20
 MAX_VALUE_BYTES = 16 * 2**20
 
 
@@ -109,8 +110,13 @@ def read_records(folder: Path | str) -> list[Record]:
     """
     folder = Path(folder)
     path = folder / RECORDS_FILE
+    for part in (folder, path, folder / VALUES_DIR):
+        if part.is_symlink():
+            raise StoreError(f"{part} is a symbolic link")
     if not path.is_file():
         return []
+    if path.stat().st_size > MAX_RECORDS_FILE_BYTES:
+        raise StoreError(f"{path} is larger than {MAX_RECORDS_FILE_BYTES} bytes")
     records = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):

@@ -10,6 +10,8 @@ import pytest
 from rnncourse.checks import RECORD_ENV, Checker, raise_outcome
 from rnncourse.compare import compare, tolerance_for
 from rnncourse.store import (
+    MAX_RECORDS,
+    MAX_RECORDS_FILE_BYTES,
     MAX_VALUE_BYTES,
     Record,
     StoreError,
@@ -37,16 +39,22 @@ def store(tmp_path):
 
 
 def test_float64_tolerance_is_1e_8_relative_to_the_array_scale():
-    expected = np.array([100.0, 0.0, -50.0])
-    assert compare("close", expected, expected + 0.9e-6).ok  # 0.9e-6 <= 1e-8 * 100
-    assert not compare("close", expected, expected + np.array([0, 2e-6, 0])).ok
+    expected = np.array([100.0, 0.0, -50.0])  # scale 100: errors up to 1e-6 pass
+    assert compare("close", expected, expected + np.array([0, 0.99e-6, 0])).ok
+    assert not compare("close", expected, expected + np.array([0, 1.01e-6, 0])).ok
+    assert compare("close", np.zeros(3), np.full(3, 0.99e-8)).ok  # an all-zero reference
+    assert not compare("close", np.zeros(3), np.full(3, 1.01e-8)).ok
 
 
-def test_float32_tolerance_is_1e_5():
-    expected = np.array([1.0, 2.0], dtype=np.float32)
-    assert tolerance_for(expected) == 1e-5
-    assert compare("close", expected, np.array([1.0, 2.0 + 1e-5])).ok
-    assert not compare("close", expected, np.array([1.0, 2.0 + 1e-4])).ok
+def test_float32_results_and_references_get_1e_5():
+    reference32 = np.array([1.0, 2.0], dtype=np.float32)
+    assert tolerance_for(reference32) == 1e-5
+    assert compare("close", reference32, np.array([1.0, 2.0 + 1.9e-5])).ok
+    assert not compare("close", reference32, np.array([1.0, 2.0 + 2.1e-5])).ok
+    reference64 = np.array([1.0, 2.0])
+    result32 = (reference64 + np.array([0.0, 1.9e-5])).astype(np.float32)
+    assert compare("close", reference64, result32).ok
+    assert not compare("close", reference64, reference64 + np.array([0.0, 1.9e-5])).ok
 
 
 def test_shape_dtype_and_nan_are_reported_without_revealing_values():
@@ -174,10 +182,18 @@ def test_store_round_trip_and_duplicate_keys(tmp_path):
         read_store(tmp_path / "d")
 
 
+def test_structured_values_fail_instead_of_crashing_the_grader():
+    structured = np.zeros(2, dtype=[("a", "f8"), ("b", "i4")])
+    for kind in ("close", "equal"):
+        assert not compare(kind, np.zeros(2), structured).ok
+        assert not compare(kind, np.asarray("ValueError naming 'x'"), structured).ok
+
+
 @pytest.mark.parametrize(
     "tamper",
-    ["bad_json", "path_escape", "object_array", "huge_value", "missing_value"],
-)
+    ["bad_json", "path_escape", "object_array", "huge_value", "missing_value", "linked_values",
+     "linked_records", "too_many_records", "huge_records_file", "cell_not_a_number"],
+)  # fmt: skip
 def test_hostile_records_are_rejected_not_trusted(tmp_path, tamper):
     folder = tmp_path / "records"
     write_store(folder, [Record("test_f/values", "close", np.zeros(2))])
@@ -190,7 +206,20 @@ def test_hostile_records_are_rejected_not_trusted(tmp_path, tamper):
         np.save(folder / "values" / "000000.npy", np.array([{}], dtype=object), allow_pickle=True)
     elif tamper == "huge_value":
         (folder / "values" / "000000.npy").write_bytes(b"\0" * (MAX_VALUE_BYTES + 1))
-    else:
+    elif tamper == "missing_value":
         (folder / "values" / "000000.npy").unlink()
+    elif tamper == "linked_values":  # e.g. pointing at the reference store
+        (folder / "values").rename(tmp_path / "elsewhere")
+        (folder / "values").symlink_to(tmp_path / "elsewhere")
+    elif tamper == "linked_records":
+        lines.rename(tmp_path / "lines")
+        lines.symlink_to(tmp_path / "lines")
+    elif tamper == "too_many_records":
+        lines.write_text(lines.read_text() * (MAX_RECORDS + 1))
+    elif tamper == "huge_records_file":
+        lines.write_text(" " * (MAX_RECORDS_FILE_BYTES + 1))
+    else:
+        lines.write_text(json.dumps({"key": "test_f/v", "kind": "close", "file": "000000.npy",
+                                     "cell": "3"}))  # fmt: skip
     with pytest.raises(StoreError):
         read_records(folder)
