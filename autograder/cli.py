@@ -8,6 +8,11 @@ from pathlib import Path
 
 from autograder.course import EXERCISES_DIR, InstructorError, assignment_names, get_assignment
 
+UNSANDBOXED_NOTE = (
+    "note: submissions ran in separate processes with a fresh HOME, but not yet in a sandbox: "
+    "a hostile notebook could read or change files this user can reach."
+)
+
 
 def _assignments(names: list[str]) -> list:
     return [get_assignment(name) for name in (names or assignment_names())]
@@ -22,6 +27,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         csv_path=Path(args.csv) if args.csv else None,
         workdir=Path(args.workdir) if args.workdir else None,
         cell_timeout=args.cell_timeout,
+        total_timeout=args.total_timeout,
     )
     print()
     print(report.summary())
@@ -30,6 +36,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(f"feedback:  {report.workdir / 'feedback'}/<student>/{report.assignment}/")
     if args.csv:
         print(f"csv:       {Path(args.csv).resolve()}")
+    print(UNSANDBOXED_NOTE, file=sys.stderr)
     if report.skipped:
         print(f"error: not graded (folder names that are not valid student ids): "
               f"{', '.join(report.skipped)}", file=sys.stderr)  # fmt: skip
@@ -61,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--csv", help="write one row per student and test cell to this file")
     grade.add_argument("--workdir", help="grading work folder (default autograder/work/<a>)")
     grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    grade.add_argument(
+        "--total-timeout", type=int, default=600, help="seconds per notebook (all cells)"
+    )
     grade.set_defaults(run=cmd_grade)
 
     build = commands.add_parser(

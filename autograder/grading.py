@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import os
 import re
 import shutil
@@ -43,7 +42,13 @@ from autograder.notebooks import (
     repair_test_cells,
     solution_cells,
 )
-from autograder.plugins import CheckedExecute, CheckedSaveAutoGrades, HideHiddenTests
+from autograder.plugins import (
+    RUN_REPORTS,
+    CheckedExecute,
+    CheckedSaveAutoGrades,
+    HideHiddenTests,
+    load_reference,
+)
 from autograder.references import ensure_references_current
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
@@ -169,15 +174,19 @@ def find_students(submissions: Path) -> tuple[list[str], list[str]]:
     return valid, [name for name in names if name not in valid]
 
 
-def locate_notebook(folder: Path, assignment: Assignment) -> Path | None:
-    """The student's notebook: <student>/<nb> or <student>/<assignment>/<nb>."""
-    for candidate in (
-        folder / assignment.notebook_name,
-        folder / assignment.name / assignment.notebook_name,
-    ):
+def locate_notebook(folder: Path, assignment: Assignment) -> tuple[Path | None, list[str]]:
+    """The student's notebook, <student>/<nb> or <student>/<assignment>/<nb>; failing those,
+    the only notebook in either folder (a renamed download, "hidden_state (1).ipynb")."""
+    places = [folder, folder / assignment.name]
+    for place in places:
+        candidate = place / assignment.notebook_name
         if candidate.is_file() and not candidate.is_symlink():
-            return candidate
-    return None
+            return candidate, []
+    for place in places:
+        found = [p for p in place.glob("*.ipynb") if p.is_file() and not p.is_symlink()]
+        if len(found) == 1:
+            return found[0], [f"graded {found[0].name} as {assignment.notebook_name}"]
+    return None, []
 
 
 def stage_submission(source: Path | None, dest_dir: Path, assignment: Assignment) -> list[str]:
@@ -214,16 +223,20 @@ def grade(
     csv_path: Path | None = None,
     workdir: Path | None = None,
     cell_timeout: int = 60,
+    total_timeout: int = 600,
     progress: bool = True,
 ) -> GradingReport:
     """Grade every student folder in ``submissions``; see the module docstring."""
     assignment = get_assignment(assignment_name)
     ensure_references_current(assignment)
+    load_reference(assignment.reference_dir)  # read before any student code runs
     _put_own_tools_on_path()
     students, skipped = find_students(submissions)
     workdir = (workdir or WORK_DIR / assignment.name).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    api = NbGraderAPI(config=nbgrader_config(assignment, workdir, cell_timeout))
+    config = nbgrader_config(assignment, workdir, cell_timeout)
+    config.CheckedExecute.total_timeout = total_timeout
+    api = NbGraderAPI(config=config)
     prepared = api.generate_assignment(assignment.name, force=True, create=True)
     if not prepared["success"]:
         raise InstructorError(f"nbgrader could not read {assignment.source_notebook}:\n"
@@ -231,7 +244,11 @@ def grade(
     cells = grade_cells(read_notebook(assignment.source_notebook))
     results = []
     for student in tqdm(students, desc=f"grading {assignment.name}", disable=not progress):
-        results.append(grade_student(api, assignment, submissions / student, workdir))
+        try:
+            results.append(grade_student(api, assignment, submissions / student, workdir))
+        except Exception as error:  # a grader bug must not cost the rest of the batch
+            results.append(StudentResult(student, read_scores(workdir, assignment, student),
+                                         [f"internal grader error: {error!r}"]))  # fmt: skip
     report = GradingReport(assignment.name, cells, results, skipped, workdir)
     if csv_path is not None:
         write_csv(report, csv_path)
@@ -245,15 +262,20 @@ def grade_student(
     student = folder.name
     result = StudentResult(student)
     dest = workdir / "submitted" / student / assignment.name
-    verdict_file = workdir / "runs" / student / assignment.name / "grader.json"
-    verdict_file.unlink(missing_ok=True)
-    result.notes.extend(stage_submission(locate_notebook(folder, assignment), dest, assignment))
+    run_key = (student, assignment.name, assignment.source_notebook.stem)
+    RUN_REPORTS.pop(run_key, None)
+    source, notes = locate_notebook(folder, assignment)
+    result.notes.extend(notes + stage_submission(source, dest, assignment))
     graded = api.autograde(assignment.name, student, force=True, create=True)
     if not graded["success"]:
-        result.notes.append("nbgrader could not grade the notebook: " + _last_error(graded))
-    if verdict_file.is_file():
-        result.notes.extend(json.loads(verdict_file.read_text())["problems"])
+        result.notes.append("nbgrader could not grade the notebook: " + _nbgrader_error(graded))
+    run = RUN_REPORTS.pop(run_key, {"problems": [], "verdicts": {}})
+    result.notes.extend(run["problems"])
     result.scores = read_scores(workdir, assignment, student)
+    failed = [f"{grade_id}: {reasons[0]}" for grade_id, (passed, reasons) in
+              run["verdicts"].items() if not passed and reasons]  # fmt: skip
+    if failed and not run["problems"]:
+        result.notes.append(f"first failure: {failed[0]}")
     feedback = api.generate_feedback(assignment.name, student, force=True)
     feedback_file = workdir / "feedback" / student / assignment.name / (
         assignment.source_notebook.stem + ".html")  # fmt: skip
@@ -262,10 +284,17 @@ def grade_student(
     return result
 
 
-def _last_error(result: dict) -> str:
-    text = (result.get("error") or result.get("log") or "unknown error").strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    return _shorten(lines[-1] if lines else text, 160)
+def _nbgrader_error(result: dict) -> str:
+    """The line of nbgrader's log that says what went wrong (not "see the above traceback")."""
+    log = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    generic = ("Please see the", "There was an error processing", "Removing failed")
+    errors = [
+        line for line in lines
+        if (line.startswith("[ERROR]") or "Error:" in line or "Exception:" in line)
+        and not any(phrase in line for phrase in generic)
+    ]  # fmt: skip
+    return _shorten((errors or lines or ["unknown error"])[-1], 200)
 
 
 def read_scores(workdir: Path, assignment: Assignment, student: str) -> dict[str, float]:

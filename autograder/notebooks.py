@@ -93,19 +93,26 @@ def repair_test_cells(submitted: NotebookNode, release: NotebookNode) -> list[st
     """Undo what ordinary editing does to nbgrader's bookkeeping, in place; return notes.
 
     A copied cell keeps its nbgrader metadata, and nbgrader refuses a notebook in which a
-    grade_id appears twice: the copies become the student's own cells. A deleted test cell
-    would score 0: it is put back (nbgrader then restores its code from the source).
+    grade_id appears twice or that it does not know: such cells become the student's own
+    cells. A deleted test cell would score 0: it is put back (nbgrader then restores its code
+    from the source).
     """
     notes = []
+    known = {nbgrader_metadata(cell).get("grade_id") for cell in release.cells} - {None}
     seen: set[str] = set()
     for cell in submitted.cells:
-        grade_id = nbgrader_metadata(cell).get("grade_id")
-        if grade_id is None:
+        if "nbgrader" not in cell.get("metadata", {}):
             continue
+        grade_id = nbgrader_metadata(cell).get("grade_id")
         if grade_id in seen:
-            del cell.metadata["nbgrader"]
             notes.append(f"a copy of cell {grade_id} ran as your own code")
-        seen.add(grade_id)
+        elif grade_id not in known:
+            notes.append(f"a cell marked {grade_id!r}, which this assignment does not have, "
+                         "ran as your own code")  # fmt: skip
+        else:
+            seen.add(grade_id)
+            continue
+        del cell.metadata["nbgrader"]
     for index, cell in enumerate(release.cells):
         grade_id = nbgrader_metadata(cell).get("grade_id")
         if not nbgrader_metadata(cell).get("grade") or grade_id in seen:

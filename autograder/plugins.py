@@ -10,7 +10,6 @@ of hidden tests out of the feedback a student receives.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -24,6 +23,20 @@ from rnncourse.compare import compare
 from rnncourse.store import Record, cell_of, read_store
 
 VERDICTS = "rnncourse_verdicts"  # resources key: grade_id -> (passed, reasons)
+
+# What each run found, for the grader's summary: (student, assignment, notebook) -> report.
+# Kept in this process's memory, where no student code can write.
+RUN_REPORTS: dict[tuple[str, str, str], dict] = {}
+_REFERENCES: dict[Path, dict[str, Record]] = {}
+
+
+def load_reference(folder: Path) -> dict[str, Record]:
+    """The reference store in ``folder``, read once per process: before any student code runs
+    when the grader primes it, so nothing a submission does to the files can change it."""
+    folder = Path(folder).resolve()
+    if folder not in _REFERENCES:
+        _REFERENCES[folder] = read_store(folder)
+    return _REFERENCES[folder]
 
 
 def cell_verdicts(
@@ -82,7 +95,11 @@ def _own_records(
 def _check_reasons(reference: Record, records: list[Record]) -> list[str]:
     reasons = []
     for record in records:
-        verdict = compare(reference.kind, reference.value, record.value)
+        try:
+            verdict = compare(reference.kind, reference.value, record.value)
+        except Exception as error:  # a value no rule foresaw: it fails, the grader goes on
+            reasons.append(f"{reference.key}: the value could not be compared ({error})")
+            continue
         if not verdict.ok:
             reasons.append(f"{reference.key}: {verdict.reason}")
     return reasons[:1]
@@ -107,7 +124,7 @@ class CheckedExecute(NbGraderPreprocessor):
     ) -> tuple[NotebookNode, ResourcesDict]:
         info = resources["nbgrader"]
         assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
-        reference = read_store(Path(self.reference_root) / assignment)
+        reference = load_reference(Path(self.reference_root) / assignment)
         scratch = Path(self.scratch_root) / student / assignment / notebook
         workdir = Path(resources["metadata"]["path"])
         result = run_notebook(nb, workdir, scratch, self.cell_timeout, self.total_timeout)
@@ -120,8 +137,10 @@ class CheckedExecute(NbGraderPreprocessor):
             if grade_id in verdicts:
                 _annotate(cell, *verdicts[grade_id])
         resources[VERDICTS] = verdicts
-        report = {"problems": result.problems, "verdicts": verdicts}
-        (scratch.parent / "grader.json").write_text(json.dumps(report, indent=1))
+        RUN_REPORTS[(student, assignment, notebook)] = {
+            "problems": result.problems,
+            "verdicts": verdicts,
+        }
         return nb, resources
 
 

@@ -64,6 +64,19 @@ def _validate(records: list[Record], grade_ids: list[str]) -> None:
     silent = [grade_id for grade_id in grade_ids if not any(cell_of(k) == grade_id for k in keys)]
     if silent:
         raise RuntimeError(f"test cells that record no check (they could never fail): {silent}")
+    missed = sorted(r.key for r in records if _is_failed_raise(r))
+    if missed:
+        raise RuntimeError(f"the reference solution fails its own error checks: {missed}")
+
+
+def _is_failed_raise(record: Record) -> bool:
+    """A `check.raises` outcome other than the expected "ValueError naming ..."."""
+    if record.value.dtype.kind != "U" or record.value.ndim:
+        return False
+    text = str(record.value)
+    return text == "returned without raising" or text.startswith(
+        ("raised ", "ValueError whose message")
+    )
 
 
 def generate_references(assignment: Assignment) -> int:

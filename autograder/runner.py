@@ -164,15 +164,27 @@ def _execute(source: Path, executed: Path, cell_timeout: int) -> int:
         record_timing=False,
         resources={"metadata": {"path": os.getcwd()}},
     )
+
+    def save_progress(**_: object) -> None:
+        # After every cell, so a run killed for taking too long keeps what it did before.
+        _write_atomically(notebook, executed)
+
+    client.on_cell_executed = save_progress
     status = 0
     try:
         client.execute()
     except DeadKernelError as error:
         print(f"the kernel died: {error}", file=sys.stderr)
         status = KERNEL_DIED
-    nbformat.write(notebook, str(executed))
+    _write_atomically(notebook, executed)
     print(json.dumps({"executed": str(executed), "status": status}))
     return status
+
+
+def _write_atomically(notebook: NotebookNode, path: Path) -> None:
+    partial = path.with_suffix(".partial")
+    nbformat.write(notebook, str(partial))
+    os.replace(partial, path)
 
 
 def main(argv: list[str] | None = None) -> int:
