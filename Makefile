@@ -45,6 +45,7 @@ grade-demo: $(STAMP) ## grade the bundled sample submissions of every assignment
 
 test: $(STAMP) $(MATHJAX) ## README command 2: lint and run the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff check and format check

@@ -66,6 +66,20 @@ def test_visible_store_holds_exactly_the_visible_checks(assignment):
         assert np.array_equal(record.value, full[key].value)
 
 
+def test_a_solution_that_fails_its_own_error_checks_is_refused():
+    from autograder.references import _validate
+    from rnncourse.store import Record
+
+    good = Record("test_f_errors/x", "equal", np.asarray("ValueError naming 'x'"))
+    _validate([good], ["test_f_errors"])
+    for outcome in ["returned without raising", "raised TypeError instead of ValueError",
+                    "ValueError whose message does not name 'x'"]:  # fmt: skip
+        with pytest.raises(RuntimeError, match="fails its own error checks"):
+            _validate([Record("test_f_errors/x", "equal", np.asarray(outcome))], ["test_f_errors"])
+    with pytest.raises(RuntimeError, match="record no check"):
+        _validate([good], ["test_f_errors", "test_g"])
+
+
 def test_stale_references_are_refused(assignment, monkeypatch):
     monkeypatch.setattr("autograder.references.notebook_digest", lambda path: "0" * 64)
     with pytest.raises(InstructorError, match="older than"):

@@ -101,14 +101,29 @@ MISTAKES = [
             "np.concatenate([H, X], axis=1)"),
     Mistake("concat_always_relu", "rnn_step_concat",
             'np.tanh(pre_activation) if activation == "tanh" else ', ""),
-    Mistake("softmax_unstable", "softmax", "O - np.max(O, axis=axis, keepdims=True)", "O"),
-    Mistake("softmax_global_max", "softmax", "np.max(O, axis=axis, keepdims=True)", "np.max(O)"),
+    # rnn_output is softmax(...): its large-logit test also needs a stable softmax.
+    Mistake("softmax_unstable", "softmax", "O - np.max(O, axis=axis, keepdims=True)", "O",
+            affects=("rnn_output",)),
+    Mistake("softmax_global_max", "softmax", "np.max(O, axis=axis, keepdims=True)", "np.max(O)",
+            affects=("rnn_output",)),
+    Mistake("softmax_shift_by_min", "softmax", "np.max(O, axis=axis, keepdims=True)",
+            "np.min(O, axis=axis, keepdims=True)", affects=("rnn_output",)),
+    Mistake("softmax_shift_by_mean", "softmax", "np.max(O, axis=axis, keepdims=True)",
+            "np.mean(O, axis=axis, keepdims=True)", affects=("rnn_output",)),
     Mistake("softmax_ignores_axis", "softmax", "axis=axis", "axis=-1"),
     Mistake("output_returns_logits", "rnn_output",
             "return softmax(H @ W_hq + np.reshape(b_q, (1, -1)), axis=-1)",
             "return H @ W_hq + np.reshape(b_q, (1, -1))"),
     Mistake("output_softmax_over_batch", "rnn_output", "(1, -1)), axis=-1)", "(1, -1)), axis=0)"),
     Mistake("output_no_bias", "rnn_output", "H @ W_hq + np.reshape(b_q, (1, -1))", "H @ W_hq"),
+    Mistake("output_naive_softmax", "rnn_output",
+            "return softmax(H @ W_hq + np.reshape(b_q, (1, -1)), axis=-1)",
+            "e = np.exp(H @ W_hq + np.reshape(b_q, (1, -1)))\n"
+            "    return e / e.sum(axis=1, keepdims=True)"),
+    Mistake("rnn_step_no_H_check", "rnn_step",
+            "    if np.ndim(H) != 2 or np.shape(H)[0] != batch:\n"
+            '        raise ValueError(f"H must have shape ({batch}, hidden), got {np.shape(H)}")\n',
+            "", affects=("rnn_step_concat",)),
 ]  # fmt: skip
 
 # Broken or hostile submissions: (student, graded function whose cell is replaced, code).
@@ -117,6 +132,11 @@ HOSTILE = {
     "syntax_error": ("rnn_step", "def rnn_step(X, H:\n    return X\n"),
     "kills_its_kernel": ("softmax", "import os\nos._exit(1)\n"),
     "endless_loop": ("rnn_output", "def rnn_output(H, W_hq, b_q):\n    while True:\n        pass"),
+    "ignores_interrupts": (  # the cell timeout cannot stop it: only the notebook's time limit
+        "rnn_output",
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n"
+        "    time.sleep(0.1)",
+    ),
     "patches_the_checker": (
         "softmax",
         "def softmax(O, axis=-1):\n    return np.zeros_like(O)\n\n"
@@ -131,6 +151,7 @@ HOSTILE = {
     ),
 }  # fmt: skip
 CELL_TIMEOUT = 8
+TOTAL_TIMEOUT = 45
 
 
 def mistake_source(assignment, mistake: Mistake) -> str:
@@ -195,7 +216,8 @@ def submissions(assignment, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(assignment, submissions, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("grading")
-    return grade_folder(assignment, submissions, workdir, cell_timeout=CELL_TIMEOUT)
+    return grade_folder(assignment, submissions, workdir, cell_timeout=CELL_TIMEOUT,
+                        total_timeout=TOTAL_TIMEOUT)  # fmt: skip
 
 
 def totals(report, student):
@@ -251,8 +273,10 @@ def test_broken_submissions_lose_only_what_they_broke(report):
     killed = totals(report, "kills_its_kernel")
     assert killed["rnn_step"][0] == killed["rnn_step"][1]
     assert killed["softmax"][0] == 0 and killed["rnn_output"][0] == 0
-    looping = totals(report, "endless_loop")
-    assert looping["rnn_output"][0] == 0 and looping["softmax"][0] == looping["softmax"][1]
+    for student in ("endless_loop", "ignores_interrupts"):
+        looping = totals(report, student)
+        assert looping["rnn_output"][0] == 0, student
+        assert looping["softmax"][0] == looping["softmax"][1], student
     for student in ("invalid_json", "no_notebook"):
         result = next(r for r in report.students if r.student == student)
         assert sum(result.scores.values()) == 0 and result.notes, student
@@ -310,10 +334,17 @@ def test_csv_has_one_row_per_student_and_test_cell(report):
 
 
 def test_grading_twice_gives_the_same_csv_and_gradebook(assignment, tmp_path):
-    workdir = tmp_path / "work"
-    first = grade_folder(assignment, assignment.sample_dir, workdir)
+    folder, workdir = tmp_path / "submissions", tmp_path / "work"
+    shutil.copytree(assignment.sample_dir, folder)
+    meddler = (  # leaves files where the grader keeps its own, then kills its kernel
+        "import os\nfor name in ('grader.json', 'gradebook.db', 'verdicts'):\n"
+        "    os.makedirs(os.path.join(os.environ['RNNCOURSE_RECORD_DIR'], '..', '..', name),"
+        " exist_ok=True)\nos._exit(1)"
+    )
+    write_submission(folder, "meddler", solved_notebook(assignment, softmax=meddler), assignment)
+    first = grade_folder(assignment, folder, workdir)
     csv_first = (workdir / "grades.csv").read_text()
-    second = grade_folder(assignment, assignment.sample_dir, workdir)
+    second = grade_folder(assignment, folder, workdir)
     assert (workdir / "grades.csv").read_text() == csv_first
     assert [r.scores for r in first.students] == [r.scores for r in second.students]
 
