@@ -67,6 +67,12 @@ class Checker:
             folder = Path(visible_dir) if visible_dir else self._find_visible_dir()
             if folder is not None:
                 self._expected = read_store(folder)
+            else:
+                print(
+                    f"warning: no reference values found ({VISIBLE_CHECKS_DIR}/ beside this "
+                    "notebook), so the checks below cannot tell right from wrong here. Open the "
+                    f"notebook from the course's exercises/{assignment}/ folder."
+                )
 
     @property
     def recording(self) -> bool:

@@ -130,6 +130,13 @@ def test_student_mode_prints_ok_and_raises_on_mismatch(store, monkeypatch, capsy
         check.close("test_f/values", np.zeros(3))
 
 
+def test_student_mode_without_reference_values_warns(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(RECORD_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    Checker("no_such_assignment")
+    assert "warning: no reference values found" in capsys.readouterr().out
+
+
 def test_student_mode_hidden_check_is_only_announced(store, monkeypatch, capsys):
     monkeypatch.delenv(RECORD_ENV, raising=False)
     Checker("any", visible_dir=store).close("test_f_hidden/unknown", np.zeros(2))
