@@ -33,7 +33,7 @@ from nbgrader.preprocessors import (
 from tqdm import tqdm
 from traitlets.config import Config
 
-from autograder.course import WORK_DIR, Assignment, InstructorError, get_assignment
+from autograder.course import NBGRADER_IGNORE, WORK_DIR, Assignment, InstructorError, get_assignment
 from autograder.notebooks import (
     GradeCell,
     grade_cells,
@@ -145,7 +145,7 @@ def use_checked_grading(
     # LimitOutput keeps a runaway print loop from bloating the gradebook and the feedback.
     config.LimitOutput.max_lines = 200
     config.LimitOutput.max_length = 20_000
-    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+    config.CourseDirectory.ignore = NBGRADER_IGNORE
 
 
 def nbgrader_config(assignment: Assignment, workdir: Path, cell_timeout: int) -> Config:
@@ -229,7 +229,7 @@ def grade(
     """Grade every student folder in ``submissions``; see the module docstring."""
     assignment = get_assignment(assignment_name)
     ensure_references_current(assignment)
-    load_reference(assignment.reference_dir)  # read before any student code runs
+    load_reference(assignment.reference_dir, fresh=True)  # before any student code runs
     _put_own_tools_on_path()
     students, skipped = find_students(submissions)
     workdir = (workdir or WORK_DIR / assignment.name).resolve()

@@ -30,11 +30,12 @@ RUN_REPORTS: dict[tuple[str, str, str], dict] = {}
 _REFERENCES: dict[Path, dict[str, Record]] = {}
 
 
-def load_reference(folder: Path) -> dict[str, Record]:
-    """The reference store in ``folder``, read once per process: before any student code runs
-    when the grader primes it, so nothing a submission does to the files can change it."""
+def load_reference(folder: Path, fresh: bool = False) -> dict[str, Record]:
+    """The reference store in ``folder``, kept in memory: each grading run reads it afresh
+    (``fresh=True``) before any student code runs, so nothing a submission does to the files
+    can change what its own or a later submission is compared with."""
     folder = Path(folder).resolve()
-    if folder not in _REFERENCES:
+    if fresh or folder not in _REFERENCES:
         _REFERENCES[folder] = read_store(folder)
     return _REFERENCES[folder]
 
@@ -93,16 +94,15 @@ def _own_records(
 
 
 def _check_reasons(reference: Record, records: list[Record]) -> list[str]:
-    reasons = []
+    """The first reason why one of the values recorded for a check fails (none if all match)."""
     for record in records:
         try:
             verdict = compare(reference.kind, reference.value, record.value)
         except Exception as error:  # a value no rule foresaw: it fails, the grader goes on
-            reasons.append(f"{reference.key}: the value could not be compared ({error})")
-            continue
+            return [f"{reference.key}: the value could not be compared ({error})"]
         if not verdict.ok:
-            reasons.append(f"{reference.key}: {verdict.reason}")
-    return reasons[:1]
+            return [f"{reference.key}: {verdict.reason}"]
+    return []
 
 
 def _error_output(ename: str, evalue: str) -> NotebookNode:

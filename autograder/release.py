@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 
-from autograder.course import Assignment
+from autograder.course import NBGRADER_IGNORE, Assignment
 from autograder.notebooks import read_notebook, reference_solutions, with_solutions
 
 SAMPLE_STUDENTS = ("perfect", "blank", "partial")
@@ -30,7 +30,7 @@ def generate_exercise(assignment: Assignment, release_root: Path) -> Path:
     config.CourseDirectory.release_directory = str(release_root)
     config.GenerateAssignment.no_database = True  # nbgrader's --no-db flag sets both
     config.SaveCells.enabled = False
-    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+    config.CourseDirectory.ignore = NBGRADER_IGNORE
     result = NbGraderAPI(config=config).generate_assignment(assignment.name, force=True)
     if not result["success"]:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.get('error')}")
@@ -44,11 +44,18 @@ def partial_solutions(assignment: Assignment) -> dict[str, str]:
     return {name: solutions[name] for name in names[: len(names) // 2]}
 
 
+def solved_notebook(assignment: Assignment, **replacements: str) -> nbformat.NotebookNode:
+    """The student notebook with the reference code in every solution cell, except the cells
+    named in ``replacements``, which get that code instead."""
+    sources = reference_solutions(read_notebook(assignment.source_notebook))
+    sources.update(replacements)
+    return with_solutions(read_notebook(assignment.release_notebook), sources)
+
+
 def sample_notebooks(assignment: Assignment) -> dict[str, nbformat.NotebookNode]:
     exercise = read_notebook(assignment.release_notebook)
-    solutions = reference_solutions(read_notebook(assignment.source_notebook))
     return {
-        "perfect": with_solutions(exercise, solutions),
+        "perfect": solved_notebook(assignment),
         "blank": exercise,
         "partial": with_solutions(exercise, partial_solutions(assignment)),
     }

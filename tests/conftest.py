@@ -9,7 +9,9 @@ import pytest
 
 from autograder.course import REPO_ROOT, Assignment, get_assignment
 from autograder.grading import GradingReport, grade
-from autograder.notebooks import read_notebook, reference_solutions, with_solutions
+from autograder.release import solved_notebook
+
+__all__ = ["solved_notebook"]  # tests import it from here with the other helpers
 
 ASSIGNMENT = "02_hidden_state"
 
@@ -29,14 +31,6 @@ def write_submission(
 ) -> None:
     (root / student).mkdir(parents=True)
     nbformat.write(notebook, str(root / student / assignment.notebook_name))
-
-
-def solved_notebook(assignment: Assignment, **replacements: str) -> nbformat.NotebookNode:
-    """The student notebook with the reference code in every solution cell, except the cells
-    named in ``replacements``, which get that code instead."""
-    sources = reference_solutions(read_notebook(assignment.source_notebook))
-    sources.update(replacements)
-    return with_solutions(read_notebook(assignment.release_notebook), sources)
 
 
 def grade_folder(
