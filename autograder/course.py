@@ -12,7 +12,8 @@ REFERENCES_DIR = REPO_ROOT / "autograder" / "references"
 SAMPLES_DIR = REPO_ROOT / "autograder" / "samples"
 WORK_DIR = REPO_ROOT / "autograder" / "work"
 VISIBLE_CHECKS_DIR = "visible_checks"  # beside each notebook; nbgrader ships it to students
-NBGRADER_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__"]  # never copied by nbgrader
+# Never copied by nbgrader (mistakes.py, the catalogue of mistakes, stays with the instructor).
+NBGRADER_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "mistakes.py"]
 
 
 class InstructorError(Exception):

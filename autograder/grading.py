@@ -64,6 +64,7 @@ class StudentResult:
     student: str
     scores: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    diagnoses: list[str] = field(default_factory=list)  # likely mistakes named by the checks
 
     def total(self) -> float:
         return sum(self.scores.values())
@@ -120,6 +121,8 @@ class GradingReport:
             score = f"{result.total():g} / {self.max_total:g}"
             notes = "; ".join(result.notes) or "graded"
             lines.append(f"{result.student:<{width}}  {score:>12}  {_shorten(notes, 90)}")
+            lines.extend(f"{'':<{width}}  {'':>12}  likely mistake: {_shorten(what, 74)}"
+                         for what in result.diagnoses)  # fmt: skip
         lines.extend(f"{name:<{width}}  {'-':>12}  skipped: not a valid student id" for name in
                      self.skipped)  # fmt: skip
         return "\n".join(lines)
@@ -269,12 +272,13 @@ def grade_student(
     graded = api.autograde(assignment.name, student, force=True, create=True)
     if not graded["success"]:
         result.notes.append("nbgrader could not grade the notebook: " + _nbgrader_error(graded))
-    run = RUN_REPORTS.pop(run_key, {"problems": [], "verdicts": {}})
+    run = RUN_REPORTS.pop(run_key, {"problems": [], "verdicts": {}, "diagnoses": []})
     result.notes.extend(run["problems"])
+    result.diagnoses = run["diagnoses"]
     result.scores = read_scores(workdir, assignment, student)
     failed = [f"{grade_id}: {reasons[0]}" for grade_id, (passed, reasons) in
               run["verdicts"].items() if not passed and reasons]  # fmt: skip
-    if failed and not run["problems"]:
+    if failed and not run["problems"] and not result.diagnoses:
         result.notes.append(f"first failure: {failed[0]}")
     feedback = api.generate_feedback(assignment.name, student, force=True)
     feedback_file = workdir / "feedback" / student / assignment.name / (

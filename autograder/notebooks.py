@@ -9,6 +9,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from rnncourse.verdicts import graded_name
+
+__all__ = ["graded_name"]  # re-exported: the autograder and the tests use it from here
+
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -53,15 +57,6 @@ def solution_cells(notebook: NotebookNode) -> dict[str, NotebookNode]:
         for cell in notebook.cells
         if nbgrader_metadata(cell).get("solution") and cell.cell_type == "code"
     }
-
-
-def graded_name(grade_id: str, names: list[str]) -> str:
-    """The graded function a test cell belongs to: the longest name with ``test_<name>``
-    as a prefix of ``grade_id`` (so test_rnn_step_concat belongs to rnn_step_concat)."""
-    matches = [n for n in names if grade_id == f"test_{n}" or grade_id.startswith(f"test_{n}_")]
-    if not matches:
-        raise ValueError(f"grade cell {grade_id!r} tests none of {names}")
-    return max(matches, key=len)
 
 
 def without_solution_markers(source: str) -> str:

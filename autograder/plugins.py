@@ -19,36 +19,37 @@ from traitlets import Integer, Unicode
 
 from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata
 from autograder.runner import run_notebook
-from rnncourse.compare import compare
-from rnncourse.store import Record, cell_of, read_store
+from rnncourse.store import Record, ReferenceSet, cell_of, read_reference
+from rnncourse.verdicts import judge
 
 VERDICTS = "rnncourse_verdicts"  # resources key: grade_id -> (passed, reasons)
 
 # What each run found, for the grader's summary: (student, assignment, notebook) -> report.
 # Kept in this process's memory, where no student code can write.
 RUN_REPORTS: dict[tuple[str, str, str], dict] = {}
-_REFERENCES: dict[Path, dict[str, Record]] = {}
+_REFERENCES: dict[Path, ReferenceSet] = {}
 
 
-def load_reference(folder: Path, fresh: bool = False) -> dict[str, Record]:
+def load_reference(folder: Path, fresh: bool = False) -> ReferenceSet:
     """The reference store in ``folder``, kept in memory: each grading run reads it afresh
     (``fresh=True``) before any student code runs, so nothing a submission does to the files
     can change what its own or a later submission is compared with."""
     folder = Path(folder).resolve()
     if fresh or folder not in _REFERENCES:
-        _REFERENCES[folder] = read_store(folder)
+        _REFERENCES[folder] = read_reference(folder)
     return _REFERENCES[folder]
 
 
 def cell_verdicts(
     notebook: NotebookNode,
     records: list[Record],
-    reference: dict[str, Record],
+    reference: ReferenceSet,
     problems: list[str] = (),
+    diagnoses: list[str] | None = None,
 ) -> dict[str, tuple[bool, list[str]]]:
     """Decide every test cell: passed when it raised no error and each of its reference checks
     was recorded by the cell itself, every time with a value that matches. ``problems`` of the
-    run explain checks that never ran."""
+    run explain checks that never ran. The likely mistakes named go into ``diagnoses``."""
     by_cell: dict[int, list[Record]] = {}
     for record in records:
         by_cell.setdefault(record.cell_count, []).append(record)
@@ -64,13 +65,14 @@ def cell_verdicts(
             for out in cell.get("outputs", [])
             if out.get("output_type") == "error"
         ]
-        expected = [ref for key, ref in sorted(reference.items()) if cell_of(key) == grade_id]
+        expected = sorted(key for key in reference.checks if cell_of(key) == grade_id)
         if not expected:
             reasons.append("no reference values for this cell (references need regenerating)")
-        missing = [ref.key for ref in expected if ref.key not in recorded]
-        for ref in expected:
-            if ref.key in recorded:
-                reasons.extend(_check_reasons(ref, recorded[ref.key]))
+        missing = [key for key in expected if key not in recorded]
+        reveal = HIDDEN_BEGIN not in cell.source  # expected values of visible checks ship anyway
+        for key in expected:
+            if key in recorded:
+                reasons.extend(_check_reasons(reference, key, recorded[key], reveal, diagnoses))
         if missing and problems:
             reasons.append(f"the run stopped before this cell finished: {problems[0]}")
         elif missing and reasons:
@@ -93,15 +95,24 @@ def _own_records(
     return recorded
 
 
-def _check_reasons(reference: Record, records: list[Record]) -> list[str]:
-    """The first reason why one of the values recorded for a check fails (none if all match)."""
+def _check_reasons(
+    reference: ReferenceSet,
+    key: str,
+    records: list[Record],
+    reveal: bool,
+    diagnoses: list[str] | None,
+) -> list[str]:
+    """The first reason why one of the values recorded for a check fails (none if all match).
+    A value must also be of the check's kind: a raises check is not passed by check.equal."""
     for record in records:
-        try:
-            verdict = compare(reference.kind, reference.value, record.value)
-        except Exception as error:  # a value no rule foresaw: it fails, the grader goes on
-            return [f"{reference.key}: the value could not be compared ({error})"]
-        if not verdict.ok:
-            return [f"{reference.key}: {verdict.reason}"]
+        if record.kind != reference.checks[key].kind:
+            return [f"{key}: recorded as a {record.kind} check, expected a "
+                    f"{reference.checks[key].kind} check"]  # fmt: skip
+        result = judge(reference, key, record.value)
+        if not result.ok:
+            if diagnoses is not None:
+                diagnoses.extend(m.what for m in result.mistakes[:1] if m.what not in diagnoses)
+            return [f"{key}: {result.message(reveal)}"]
     return []
 
 
@@ -131,7 +142,8 @@ class CheckedExecute(NbGraderPreprocessor):
         for problem in result.problems:
             self.log.warning("%s/%s: %s", student, notebook, problem)
         _copy_outputs(nb, result.notebook, result.problems)
-        verdicts = cell_verdicts(nb, result.records, reference, result.problems)
+        diagnoses: list[str] = []
+        verdicts = cell_verdicts(nb, result.records, reference, result.problems, diagnoses)
         for cell in nb.cells:
             grade_id = nbgrader_metadata(cell).get("grade_id")
             if grade_id in verdicts:
@@ -140,6 +152,7 @@ class CheckedExecute(NbGraderPreprocessor):
         RUN_REPORTS[(student, assignment, notebook)] = {
             "problems": result.problems,
             "verdicts": verdicts,
+            "diagnoses": diagnoses,
         }
         return nb, resources
 

@@ -3,57 +3,124 @@
 Generating references runs the nbgrader source notebook (``solutions/<a>/<nb>.ipynb``) exactly
 as a submission is run, with the check API recording. The solution must pass its own tests;
 every test cell must record at least one check, and every check key must belong to a test cell.
+Then it runs the notebook once more per catalogued mistake (``solutions/<a>/mistakes.py``, see
+``autograder.mistakes``), with that mistake in its solution cell, and keeps what the mistake
+produces on every check where it differs from the reference. A mistake that no check catches,
+or that changes the results of a function it does not declare, is refused.
+
 The result goes to two stores in the same format (``rnncourse.store``):
 
 - ``autograder/references/<a>/``: every check; read only by the grader, never shipped;
 - ``solutions/<a>/visible_checks/``: the visible checks only; nbgrader copies it into
-  ``exercises/<a>/`` so students get instant verdicts.
+  ``exercises/<a>/`` so students get instant verdicts (and likely mistakes) there.
 
-``source.json`` beside the full store holds the SHA-256 of the source notebook it came from,
-so the grader refuses to grade against references older than the solution.
+``source.json`` beside the full store holds the SHA-256 of the source notebook and of the
+catalogue it came from, so the grader refuses to grade against references older than either.
 """
 
 from __future__ import annotations
 
+import ast
+import copy
 import hashlib
 import json
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from nbformat import NotebookNode
+from tqdm import tqdm
+
 from autograder.course import Assignment, InstructorError
-from autograder.notebooks import grade_cells, read_notebook
-from autograder.runner import run_notebook
-from rnncourse.store import Record, cell_of, validate_key, write_store
+from autograder.mistakes import Mistake, catalogue_path, load_catalogue
+from autograder.notebooks import (
+    grade_cells,
+    graded_name,
+    read_notebook,
+    reference_solutions,
+    solution_cells,
+)
+from autograder.runner import RunResult, run_notebook
+from rnncourse.compare import compare
+from rnncourse.store import (
+    MistakeValues,
+    Record,
+    cell_of,
+    validate_key,
+    write_reference,
+)
 
 SOURCE_STAMP = "source.json"
+NOT_A_VALUE = "<not an array"  # as_array's description of a value it could not store
 
 
 def notebook_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def source_stamp(assignment: Assignment) -> dict[str, str]:
+    """What the references were generated from: the notebook's and the catalogue's digests."""
+    return {
+        "notebook": assignment.notebook_name,
+        "sha256": notebook_digest(assignment.source_notebook),
+        "mistakes_sha256": notebook_digest(catalogue_path(assignment.source_dir)),
+    }
+
+
+def signatures(source: NotebookNode) -> dict[str, list[str]]:
+    """The parameter names of every graded function (a class: of its ``__init__``)."""
+    found = {}
+    for name, code in reference_solutions(source).items():
+        for node in ast.parse(code).body:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                init = [n for n in node.body if isinstance(n, ast.FunctionDef)
+                        and n.name == "__init__"]  # fmt: skip
+                found[name] = _parameters(init[0])[1:] if init else []
+            elif isinstance(node, ast.FunctionDef) and node.name == name:
+                found[name] = _parameters(node)
+        if name not in found:
+            raise RuntimeError(f"the solution cell {name} does not define {name}")
+    return found
+
+
+def _parameters(function: ast.FunctionDef) -> list[str]:
+    arguments = function.args
+    return [a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+
+
+def _run(notebook: NotebookNode) -> RunResult:
+    with tempfile.TemporaryDirectory(prefix="references-") as tmp:
+        workdir = Path(tmp) / "work"
+        workdir.mkdir()
+        return run_notebook(notebook, workdir, Path(tmp) / "scratch")
+
+
+def _errors(result: RunResult) -> list[str]:
+    return [
+        f"cell {index}: {out.get('ename')}: {out.get('evalue')}"
+        for index, cell in enumerate(result.notebook.cells if result.notebook else [])
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
 
 
 def reference_records(assignment: Assignment) -> list[Record]:
     """Run the reference solution and return its check values, validated."""
     source = read_notebook(assignment.source_notebook)
-    with tempfile.TemporaryDirectory(prefix="references-") as tmp:
-        workdir = Path(tmp) / "work"
-        workdir.mkdir()
-        result = run_notebook(source, workdir, Path(tmp) / "scratch")
+    result = _run(source)
     if result.problems or result.notebook is None:
         raise RuntimeError(f"the reference solution did not run: {result.problems}\n{result.log}")
-    errors = [
-        f"cell {index}: {out.get('ename')}: {out.get('evalue')}"
-        for index, cell in enumerate(result.notebook.cells)
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
-    ]
+    errors = _errors(result)
     if errors:
         raise RuntimeError("the reference solution fails its own tests:\n" + "\n".join(errors))
-    _validate(result.records, [cell.grade_id for cell in grade_cells(source)])
+    _validate(result.records, [cell.grade_id for cell in grade_cells(source)], signatures(source))
     return result.records
 
 
-def _validate(records: list[Record], grade_ids: list[str]) -> None:
+def _validate(
+    records: list[Record], grade_ids: list[str], parameters: dict[str, list[str]]
+) -> None:
     keys = [validate_key(record.key) for record in records]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
@@ -64,31 +131,109 @@ def _validate(records: list[Record], grade_ids: list[str]) -> None:
     silent = [grade_id for grade_id in grade_ids if not any(cell_of(k) == grade_id for k in keys)]
     if silent:
         raise RuntimeError(f"test cells that record no check (they could never fail): {silent}")
-    missed = sorted(r.key for r in records if _is_failed_raise(r))
+    opaque = sorted(r.key for r in records if _is_opaque(r))
+    if opaque:
+        raise RuntimeError(f"checks whose reference value is not an array of numbers or text "
+                           f"(record str() or a number instead): {opaque}")  # fmt: skip
+    names = list(parameters)
+    missed = sorted(
+        r.key for r in records if r.kind == "raises"
+        and not compare("raises", r.value, r.value, parameters[graded_name(r.cell, names)]).ok
+    )  # fmt: skip
     if missed:
         raise RuntimeError(f"the reference solution fails its own error checks: {missed}")
 
 
-def _is_failed_raise(record: Record) -> bool:
-    """A `check.raises` outcome other than the expected "ValueError naming ..."."""
-    if record.value.dtype.kind != "U" or record.value.ndim:
-        return False
-    text = str(record.value)
-    return text == "returned without raising" or text.startswith(
-        ("raised ", "ValueError whose message")
-    )
+def _is_opaque(record: Record) -> bool:
+    """A value as_array could only describe (an object, a Python int beyond int64, ...)."""
+    value = record.value
+    return value.dtype.kind == "U" and value.ndim == 0 and str(value).startswith(NOT_A_VALUE)
+
+
+def with_mistake(source: NotebookNode, mistake: Mistake) -> NotebookNode:
+    """The source notebook (hidden tests included) with ``mistake`` in its solution cell."""
+    notebook = copy.deepcopy(source)
+    cells = solution_cells(notebook)
+    if mistake.function not in cells:
+        raise RuntimeError(f"mistake {mistake.id}: no solution cell named {mistake.function}")
+    cells[mistake.function].source = mistake.apply(reference_solutions(source)[mistake.function])
+    return notebook
+
+
+def mistake_values(
+    mistake: Mistake,
+    result: RunResult,
+    reference: dict[str, Record],
+    parameters: dict[str, list[str]],
+) -> MistakeValues:
+    """What ``mistake`` produced where it differs from the reference. Refuses a mistake that
+    no check catches, or that changes the checks of a function it does not declare."""
+    if result.problems:
+        raise RuntimeError(f"mistake {mistake.id} did not run: {result.problems}\n{result.log}")
+    names = list(parameters)
+    recorded: dict[str, Record] = {}
+    for record in result.records:
+        if record.key in reference:
+            recorded.setdefault(record.key, record)
+    differing = {}
+    touched = set()
+    for key, expected in reference.items():
+        function = graded_name(cell_of(key), names)
+        if key not in recorded:
+            touched.add(function)  # the check never ran: its cell raised
+            continue
+        value = recorded[key].value
+        if not compare(expected.kind, expected.value, value, parameters[function]).ok:
+            differing[key] = recorded[key]
+            touched.add(function)
+    if not differing:
+        raise RuntimeError(f"mistake {mistake.id} is never caught: it gives the reference's "
+                           f"value on every check of {mistake.function}")  # fmt: skip
+    undeclared = sorted(touched - {mistake.function, *mistake.affects})
+    if undeclared:
+        raise RuntimeError(f"mistake {mistake.id} in {mistake.function} also changes the checks "
+                           f"of {undeclared}: add them to its affects")  # fmt: skip
+    return MistakeValues(mistake.id, mistake.function, mistake.what, mistake.advice, differing)
+
+
+def catalogue_values(
+    assignment: Assignment, reference: dict[str, Record], parameters: dict[str, list[str]]
+) -> list[MistakeValues]:
+    """Run the source notebook once per catalogued mistake (in parallel)."""
+    source = read_notebook(assignment.source_notebook)
+    mistakes = load_catalogue(assignment.source_dir)
+    notebooks = [with_mistake(source, mistake) for mistake in mistakes]
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        runs = list(tqdm(pool.map(_run, notebooks), total=len(notebooks),
+                         desc=f"{assignment.name}: catalogued mistakes",
+                         disable=not notebooks))  # fmt: skip
+    return [
+        mistake_values(mistake, result, reference, parameters)
+        for mistake, result in zip(mistakes, runs, strict=True)
+    ]
 
 
 def generate_references(assignment: Assignment) -> int:
     """Regenerate both stores of ``assignment``; return the number of checks."""
+    source = read_notebook(assignment.source_notebook)
     records = reference_records(assignment)
-    hidden = {cell.grade_id for cell in grade_cells(read_notebook(assignment.source_notebook))
-              if cell.hidden}  # fmt: skip
-    write_store(assignment.reference_dir, records)
-    write_store(assignment.visible_dir, [r for r in records if cell_of(r.key) not in hidden])
-    stamp = {"notebook": assignment.notebook_name,
-             "sha256": notebook_digest(assignment.source_notebook)}  # fmt: skip
-    (assignment.reference_dir / SOURCE_STAMP).write_text(json.dumps(stamp, indent=1) + "\n")
+    parameters = signatures(source)
+    mistakes = catalogue_values(assignment, {r.key: r for r in records}, parameters)
+    write_reference(assignment.reference_dir, records, parameters, mistakes)
+    hidden = {cell.grade_id for cell in grade_cells(source) if cell.hidden}
+    visible_mistakes = [
+        MistakeValues(m.id, m.function, m.what, m.advice,
+                      {k: v for k, v in m.values.items() if cell_of(k) not in hidden})
+        for m in mistakes
+    ]  # fmt: skip
+    write_reference(
+        assignment.visible_dir,
+        [r for r in records if cell_of(r.key) not in hidden],
+        parameters,
+        [m for m in visible_mistakes if m.values],
+    )
+    stamp = json.dumps(source_stamp(assignment), indent=1) + "\n"
+    (assignment.reference_dir / SOURCE_STAMP).write_text(stamp)
     return len(records)
 
 
@@ -100,10 +245,9 @@ def ensure_references_current(assignment: Assignment) -> None:
             f"no reference outputs for {assignment.name}: run `make exercises` "
             f"(python -m autograder build {assignment.name})"
         )
-    stamp = json.loads(stamp_path.read_text())
-    if stamp.get("sha256") != notebook_digest(assignment.source_notebook):
+    if json.loads(stamp_path.read_text()) != source_stamp(assignment):
         raise InstructorError(
-            f"the reference outputs of {assignment.name} are older than "
-            f"{assignment.source_notebook.relative_to(assignment.source_dir.parents[1])}: "
+            f"the reference outputs of {assignment.name} are older than its source notebook or "
+            f"its catalogue of mistakes in solutions/{assignment.name}/: "
             f"run `make exercises` (python -m autograder build {assignment.name})"
         )

@@ -11,7 +11,9 @@ The expected values live in a reference store generated from the reference solut
 check does depends on where the notebook runs:
 
 * In a student's JupyterLab it compares at once with the reference values shipped beside the
-  exercise (visible checks only), prints a verdict and raises ``AssertionError`` on a mismatch.
+  exercise (visible checks only), prints a verdict and raises ``AssertionError`` on a mismatch,
+  showing expected against received values and, when the wrong value is one a catalogued
+  mistake produces, naming that likely mistake.
 * Under the autograder (``RNNCOURSE_RECORD_DIR`` is set) it only records the value. The grader
   compares the records with the reference store in its own process, outside the student's reach.
 """
@@ -19,27 +21,16 @@ check does depends on where the notebook runs:
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from types import TracebackType
 
-from rnncourse.compare import compare
-from rnncourse.store import Record, RecordWriter, as_array, read_store, validate_key
+from rnncourse.compare import raise_record
+from rnncourse.store import RecordWriter, ReferenceSet, as_array, read_reference, validate_key
+from rnncourse.verdicts import judge
 
 RECORD_ENV = "RNNCOURSE_RECORD_DIR"
 VISIBLE_CHECKS_DIR = "visible_checks"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def raise_outcome(error: BaseException | None, argument: str) -> str:
-    """Describe how a call that should raise ``ValueError`` naming ``argument`` ended."""
-    if error is None:
-        return "returned without raising"
-    if not isinstance(error, ValueError):
-        return f"raised {type(error).__name__} instead of ValueError"
-    if re.search(rf"(?<![A-Za-z0-9_]){re.escape(argument)}(?![A-Za-z0-9_])", str(error)):
-        return f"ValueError naming {argument!r}"
-    return f"ValueError whose message does not name {argument!r}"
 
 
 def _running_cell() -> int | None:
@@ -62,11 +53,11 @@ class Checker:
         self.assignment = assignment
         record_dir = os.environ.get(RECORD_ENV)
         self._writer = RecordWriter(record_dir) if record_dir else None
-        self._expected: dict[str, Record] = {}
+        self._reference = ReferenceSet({}, {}, [])
         if self._writer is None:
             folder = Path(visible_dir) if visible_dir else self._find_visible_dir()
             if folder is not None:
-                self._expected = read_store(folder)
+                self._reference = read_reference(folder)
             else:
                 print(
                     f"warning: no reference values found ({VISIBLE_CHECKS_DIR}/ beside this "
@@ -96,7 +87,8 @@ class Checker:
 
     def raises(self, key: str, argument: str) -> _RaisesCheck:
         """A context manager: the block must raise ``ValueError`` whose message names
-        ``argument``. The exception is swallowed and its outcome checked like a value."""
+        ``argument`` before any other argument of the function. The exception is swallowed
+        and how the call ended is checked like a value."""
         validate_key(key)
         return _RaisesCheck(self, key, argument)
 
@@ -105,8 +97,7 @@ class Checker:
         if self._writer is not None:
             self._writer.write(key, kind, value, _running_cell())
             return
-        expected = self._expected.get(key)
-        if expected is None:
+        if key not in self._reference.checks:
             if os.environ.get("NBGRADER_EXECUTION") == "autograde":
                 # Stock nbgrader is grading without the recorder: a hidden check must not pass.
                 raise AssertionError(
@@ -114,10 +105,10 @@ class Checker:
                 )
             print(f"-  {key}: hidden check, compared when your notebook is graded")
             return
-        verdict = compare(expected.kind, expected.value, as_array(value))
-        if not verdict.ok:
-            raise AssertionError(f"{key}: {verdict.reason}")
-        print(f"ok {key}: {verdict.reason}")
+        result = judge(self._reference, key, as_array(value))
+        if not result.ok:
+            raise AssertionError(f"{key}: {result.message(reveal=True)}")
+        print(f"ok {key}: {result.verdict.reason}")
 
 
 class _RaisesCheck:
@@ -135,5 +126,5 @@ class _RaisesCheck:
     ) -> bool:
         if error is not None and not isinstance(error, Exception):
             return False  # KeyboardInterrupt, SystemExit: let them through
-        self.checker.equal(self.key, raise_outcome(error, self.argument))
+        self.checker._check(self.key, "raises", raise_record(self.argument, error))
         return True

@@ -6,6 +6,13 @@ pickle, so a grader can read what a student's process wrote without running any 
     <dir>/records.jsonl        one JSON object a line: {"key", "kind", "file", "cell"}
     <dir>/values/000000.npy    the value of that line
 
+A reference store (read with ``read_reference``) adds, beside those:
+
+    <dir>/signatures.json      {graded name: [its parameter names]}, for raises checks
+    <dir>/mistakes/catalogue.json          [{"id", "function", "what", "advice"}, ...]
+    <dir>/mistakes/<id>/records.jsonl ...  what that mistake produces, on the checks where it
+                                           differs from the reference (same format)
+
 A check key reads ``<grade_id>/<name>``: the grade cell that made it, then a name for the case.
 ``cell`` is the execution count of the notebook cell that was running when the value was
 recorded (None outside IPython), so the grader counts only values recorded by the test cell
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +31,7 @@ import numpy as np
 
 RECORDS_FILE = "records.jsonl"
 VALUES_DIR = "values"
-KINDS = ("close", "equal")
+KINDS = ("close", "equal", "raises")
 KEY_PATTERN = re.compile(r"^test_[A-Za-z0-9_]+/[A-Za-z0-9_.\-]+$")
 _FILE_PATTERN = re.compile(r"^\d{6}\.npy$")
 
@@ -172,3 +180,91 @@ def read_store(folder: Path | str) -> dict[str, Record]:
             raise StoreError(f"{folder}: check {record.key} appears twice")
         store[record.key] = record
     return store
+
+
+# ---------------------------------------------------------------- reference sets
+
+SIGNATURES_FILE = "signatures.json"
+MISTAKES_DIR = "mistakes"
+CATALOGUE_FILE = "catalogue.json"
+_MISTAKE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True)
+class MistakeValues:
+    """A catalogued mistake and the values it produces where it differs from the reference."""
+
+    id: str
+    function: str
+    what: str
+    advice: str
+    values: dict[str, Record]
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """Everything a check is judged against: reference values, the graded functions'
+    parameters (for raises checks) and the catalogued mistakes' values."""
+
+    checks: dict[str, Record]
+    signatures: dict[str, list[str]]
+    mistakes: list[MistakeValues]
+
+
+def _read_json(path: Path, default: object) -> object:
+    if path.is_symlink():
+        raise StoreError(f"{path} is a symbolic link")
+    if not path.is_file():
+        return default
+    if path.stat().st_size > MAX_RECORDS_FILE_BYTES:
+        raise StoreError(f"{path} is larger than {MAX_RECORDS_FILE_BYTES} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise StoreError(f"{path}: not JSON ({error})") from None
+
+
+def read_reference(folder: Path | str) -> ReferenceSet:
+    """Read a reference store with its signatures and mistakes (both optional)."""
+    folder = Path(folder)
+    signatures = _read_json(folder / SIGNATURES_FILE, {})
+    if not isinstance(signatures, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in signatures.values()
+    ):
+        raise StoreError(f"{folder / SIGNATURES_FILE}: malformed")
+    catalogue = _read_json(folder / MISTAKES_DIR / CATALOGUE_FILE, [])
+    mistakes = []
+    for entry in catalogue if isinstance(catalogue, list) else [None]:
+        try:
+            info = {name: str(entry[name]) for name in ("id", "function", "what", "advice")}
+        except (TypeError, KeyError):
+            raise StoreError(f"{folder / MISTAKES_DIR / CATALOGUE_FILE}: malformed") from None
+        if not _MISTAKE_ID.match(info["id"]):
+            raise StoreError(f"bad mistake id {info['id']!r}")
+        values = read_store(folder / MISTAKES_DIR / info["id"])
+        mistakes.append(MistakeValues(**info, values=values))
+    return ReferenceSet(read_store(folder), signatures, mistakes)
+
+
+def write_reference(
+    folder: Path | str,
+    records: list[Record],
+    signatures: dict[str, list[str]],
+    mistakes: list[MistakeValues],
+) -> None:
+    """Write a complete reference store (replacing what was there)."""
+    folder = Path(folder)
+    write_store(folder, records)
+    (folder / SIGNATURES_FILE).write_text(json.dumps(signatures, indent=1) + "\n")
+    root = folder / MISTAKES_DIR
+    if root.exists():
+        shutil.rmtree(root)
+    if not mistakes:
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    catalogue = [
+        {"id": m.id, "function": m.function, "what": m.what, "advice": m.advice} for m in mistakes
+    ]
+    (root / CATALOGUE_FILE).write_text(json.dumps(catalogue, indent=1) + "\n")
+    for mistake in mistakes:
+        write_store(root / mistake.id, list(mistake.values.values()))

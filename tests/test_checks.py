@@ -7,31 +7,53 @@ import json
 import numpy as np
 import pytest
 
-from rnncourse.checks import RECORD_ENV, Checker, raise_outcome
-from rnncourse.compare import compare, tolerance_for
+from rnncourse.checks import RECORD_ENV, Checker
+from rnncourse.compare import compare, raise_outcome, raise_record, same_failure, tolerance_for
 from rnncourse.store import (
     MAX_RECORDS,
     MAX_RECORDS_FILE_BYTES,
     MAX_VALUE_BYTES,
+    MistakeValues,
     Record,
     StoreError,
     as_array,
     read_records,
+    read_reference,
     read_store,
     validate_key,
+    write_reference,
     write_store,
 )
+from rnncourse.verdicts import judge
+
+VALUES = np.array([[1.0, -2.0], [0.0, 3.0]])
 
 
 @pytest.fixture
 def store(tmp_path):
-    """A small reference store with one check of each kind."""
+    """A small reference store with one check of each kind, the signature of the graded
+    function ``f(x, y)`` and one catalogued mistake ("sign flipped")."""
     folder = tmp_path / "store"
-    write_store(folder, [
-        Record("test_f/values", "close", np.array([[1.0, -2.0], [0.0, 3.0]])),
+    flipped = MistakeValues(
+        "f_sign_flipped",
+        "f",
+        "sign flipped",
+        "Keep the sign of y.",
+        {"test_f/values": Record("test_f/values", "close", -VALUES)},
+    )
+    silent = MistakeValues(
+        "f_no_validation",
+        "f",
+        "no validation",
+        "Check x first.",
+        {"test_f_errors/bad": Record("test_f_errors/bad", "raises", raise_record("x", None))},
+    )
+    write_reference(folder, [
+        Record("test_f/values", "close", VALUES),
         Record("test_f/float32", "close", np.array([1.0, 2.0], dtype=np.float32)),
-        Record("test_f_errors/bad", "equal", np.asarray("ValueError naming 'x'")),
-    ])  # fmt: skip
+        Record("test_f/big", "close", np.arange(100.0).reshape(10, 10)),
+        Record("test_f_errors/bad", "raises", raise_record("x", ValueError("x must be > 0"))),
+    ], {"f": ["x", "y"]}, [flipped, silent])  # fmt: skip
     return folder
 
 
@@ -94,19 +116,76 @@ def test_as_array_turns_odd_results_into_descriptions():
     ("error", "outcome"),
     [
         (None, "returned without raising"),
-        (ValueError("W_hh must have shape (4, 4)"), "ValueError naming 'W_hh'"),
-        (
-            ValueError("weights have the wrong shape"),
-            "ValueError whose message does not name 'W_hh'",
-        ),
-        (ValueError("W_hh_extra is wrong"), "ValueError whose message does not name 'W_hh'"),
+        (ValueError("W_hh must have shape (4, 4)"), "ok"),
+        (ValueError("weights have the wrong shape"), "does not name 'W_hh'"),
+        (ValueError("W_hh_extra is wrong"), "does not name 'W_hh'"),
+        (ValueError("X, H, W_xh, W_hh or b_h is wrong"), "names 'X' before 'W_hh'"),
+        (ValueError("expected W_hh to match H: got (3, 3)"), "ok"),  # H only after W_hh
         (TypeError("W_hh"), "raised TypeError instead of ValueError"),
-        (np.exceptions.AxisError(2, 2), "ValueError naming 'axis'"),
+        (np.exceptions.AxisError(2, 2), "ok"),  # numpy's message names 'axis'
     ],
 )
-def test_raise_outcome(error, outcome):
+def test_raise_outcome_needs_the_argument_named_before_any_other(error, outcome):
     argument = "axis" if isinstance(error, np.exceptions.AxisError) else "W_hh"
-    assert raise_outcome(error, argument) == outcome
+    parameters = ["O", "axis"] if argument == "axis" else ["X", "H", "W_xh", "W_hh", "b_h"]
+    got = raise_outcome(argument, raise_record(argument, error), parameters)
+    assert got == outcome if outcome == "ok" else outcome in got
+
+
+def test_a_raise_that_is_not_a_value_error_shows_its_type_and_message():
+    reference = raise_record("x", ValueError("x must be > 0"))
+    verdict = compare("raises", reference, raise_record("x", KeyError("missing 'k'")), ["x"])
+    assert not verdict.ok and "KeyError" in verdict.reason
+    assert "missing 'k'" in verdict.full
+    verdict = compare("raises", reference, np.asarray("ValueError naming 'x'"), ["x"])
+    assert not verdict.ok and "not the record of a raises check" in verdict.reason
+
+
+def test_a_failing_check_shows_expected_against_received_for_small_arrays():
+    verdict = compare("close", VALUES, VALUES + np.array([[0.0, 0.0], [0.0, 0.5]]))
+    assert not verdict.ok and "3.5" not in verdict.reason  # the safe reason hides values
+    assert "received [[1, -2], [0, 3.5]]" in verdict.full
+    assert "expected [[1, -2], [0, 3]]" in verdict.full
+    big = np.arange(100.0).reshape(10, 10)
+    wrong = big.copy()
+    wrong[7, 3] += 2.5
+    verdict = compare("close", big, wrong)
+    assert "at index (7, 3)" in verdict.reason and "float64 (10, 10)" in verdict.full
+    assert "received 75.5, expected 73" in verdict.full
+    verdict = compare("close", VALUES, np.zeros(3))
+    assert "received [0, 0, 0]" in verdict.full
+
+
+def test_a_wrong_value_that_a_catalogued_mistake_produces_is_named(store):
+    reference = read_reference(store)
+    result = judge(reference, "test_f/values", -VALUES)
+    assert not result.ok and [m.what for m in result.mistakes] == ["sign flipped"]
+    assert "likely mistake: sign flipped. Keep the sign of y." in result.message(reveal=False)
+    assert judge(reference, "test_f/values", VALUES + 1).mistakes == []  # another error
+    assert judge(reference, "test_f/values", VALUES).mistakes == []  # right: never diagnosed
+    silent = judge(reference, "test_f_errors/bad", raise_record("x", None))
+    assert [m.what for m in silent.mistakes] == ["no validation"]
+    other = judge(reference, "test_f_errors/bad", raise_record("x", ValueError("y is bad")))
+    assert not other.ok and other.mistakes == []
+
+
+def test_same_failure_matches_an_overflowing_mistake_entry_by_entry():
+    overflowed = np.array([[np.nan, 0.5], [np.inf, 0.25]])
+    assert same_failure("close", overflowed, overflowed.copy(), [])
+    assert same_failure("close", overflowed, overflowed + np.array([[0, 1e-12], [0, 0]]), [])
+    assert not same_failure("close", overflowed, np.array([[np.nan, 0.5], [-np.inf, 0.25]]), [])
+    assert not same_failure("close", overflowed, np.array([[np.nan, 0.5], [np.inf, 0.3]]), [])
+    assert not same_failure("close", overflowed, np.array([[np.nan, 0.5], [1.0, 0.25]]), [])
+    assert not same_failure("close", overflowed, np.zeros(4), [])
+
+
+def test_same_failure_compares_raises_by_outcome_not_by_message():
+    parameters = ["x", "y"]
+    a = raise_record("x", ValueError("y and x disagree"))
+    b = raise_record("x", ValueError("y does not fit x"))
+    assert same_failure("raises", a, b, parameters)
+    assert not same_failure("raises", a, raise_record("x", None), parameters)
+    assert not same_failure("close", np.zeros(2), np.array(["a", "b"]), parameters)
 
 
 def test_keys_must_name_a_test_cell():
@@ -124,10 +203,13 @@ def test_student_mode_prints_ok_and_raises_on_mismatch(store, monkeypatch, capsy
     check = Checker("any", visible_dir=store)
     check.close("test_f/values", np.array([[1.0, -2.0], [0.0, 3.0]]))
     assert "ok test_f/values" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match=r"test_f/values: values differ"):
+    with pytest.raises(AssertionError, match=r"test_f/values: values differ") as failed:
         check.close("test_f/values", np.array([[1.0, -2.0], [0.0, 3.1]]))
+    assert "received [[1, -2], [0, 3.1]], expected [[1, -2], [0, 3]]" in str(failed.value)
     with pytest.raises(AssertionError, match="shape"):
         check.close("test_f/values", np.zeros(3))
+    with pytest.raises(AssertionError, match=r"likely mistake: sign flipped\. Keep the sign"):
+        check.close("test_f/values", -VALUES)
 
 
 def test_student_mode_without_reference_values_warns(tmp_path, monkeypatch, capsys):
@@ -149,10 +231,20 @@ def test_student_mode_raises_check(store, monkeypatch):
     with check.raises("test_f_errors/bad", argument="x"):
         raise ValueError("x must be positive")
     with (
-        pytest.raises(AssertionError, match="returned without raising"),
+        pytest.raises(AssertionError, match=r"returned without raising.*likely mistake: no valid"),
         check.raises("test_f_errors/bad", argument="x"),
     ):
         pass
+    with (
+        pytest.raises(AssertionError, match="names 'y' before 'x'"),
+        check.raises("test_f_errors/bad", argument="x"),
+    ):
+        raise ValueError("y must match x")
+    with (
+        pytest.raises(AssertionError, match=r"raised IndexError.*it said IndexError: index 5"),
+        check.raises("test_f_errors/bad", argument="x"),
+    ):
+        raise IndexError("index 5 is out of bounds")
     with pytest.raises(KeyboardInterrupt), check.raises("test_f_errors/bad", argument="x"):
         raise KeyboardInterrupt  # never swallowed
 
@@ -172,7 +264,16 @@ def test_recording_mode_never_raises_and_records_every_value(tmp_path, monkeypat
     got = read_records(records)
     assert [r.key for r in got] == ["test_f/values", "test_f/values", "test_f_errors/bad"]
     assert got[1].value.tolist() == [9.0, 9.0]
-    assert got[2].value.item() == "returned without raising"
+    assert got[2].kind == "raises" and got[2].value.tolist() == ["x", "none", "", ""]
+
+
+def test_reference_round_trip_keeps_signatures_and_mistakes(store):
+    reference = read_reference(store)
+    assert reference.signatures == {"f": ["x", "y"]}
+    assert [m.id for m in reference.mistakes] == ["f_sign_flipped", "f_no_validation"]
+    assert np.array_equal(reference.mistakes[0].values["test_f/values"].value, -VALUES)
+    write_reference(store, list(reference.checks.values()), {}, [])  # rewritten without them
+    assert read_reference(store).mistakes == [] and not (store / "mistakes").exists()
 
 
 def test_store_round_trip_and_duplicate_keys(tmp_path):

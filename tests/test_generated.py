@@ -1,24 +1,37 @@
-"""Everything generated from solutions/ is current, and the assignment keeps the contract."""
+"""Everything generated from solutions/ is current, and every assignment keeps the contract."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from autograder.course import InstructorError
+from autograder.course import InstructorError, assignment_names, get_assignment
+from autograder.mistakes import CATALOGUE_FILE
 from autograder.notebooks import (
     grade_cells,
     graded_name,
     nbgrader_metadata,
     read_notebook,
+    reference_solutions,
     solution_cells,
 )
-from autograder.references import ensure_references_current, reference_records
+from autograder.references import _validate, ensure_references_current, reference_records
 from autograder.release import generate_exercise, sample_notebooks
-from rnncourse.store import cell_of, read_store
+from rnncourse.compare import raise_record
+from rnncourse.store import Record, cell_of, read_reference, read_store
 
-# The graded names of 02_hidden_state in ../shared/EXERCISES.md.
-CONTRACT_NAMES = ["rnn_step", "rnn_step_concat", "softmax", "rnn_output"]
+# The graded names of each assignment in ../shared/EXERCISES.md, in notebook order.
+CONTRACT_NAMES = {
+    "01_sequence_models": ["make_autoregressive_dataset", "multistep_predict", "ngram_table_size"],
+    "02_hidden_state": ["rnn_step", "rnn_step_concat", "softmax", "rnn_output"],
+    "03_bptt": ["rnn_forward", "rnn_backward", "clip_gradients"],
+    "04_numpy_two_step": ["two_step_rnn", "two_step_grad"],
+}
+
+
+@pytest.fixture(scope="module", params=assignment_names())
+def each(request):
+    return get_assignment(request.param)
 
 
 def comparable(notebook):
@@ -26,23 +39,24 @@ def comparable(notebook):
     return [(c.cell_type, c.source, nbgrader_metadata(c)) for c in notebook.cells]
 
 
-def test_exercises_equal_a_fresh_nbgrader_generate_assignment(assignment, tmp_path):
-    fresh = generate_exercise(assignment, tmp_path / "release")
-    committed = assignment.release_dir
-    assert comparable(read_notebook(fresh / assignment.notebook_name)) == comparable(
-        read_notebook(committed / assignment.notebook_name)
+def test_exercises_equal_a_fresh_nbgrader_generate_assignment(each, tmp_path):
+    fresh = generate_exercise(each, tmp_path / "release")
+    committed = each.release_dir
+    assert comparable(read_notebook(fresh / each.notebook_name)) == comparable(
+        read_notebook(committed / each.notebook_name)
     ), "exercises/ is stale: run `make exercises`"
     fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
     assert fresh_files == committed_files
     for name in fresh_files:
         assert (fresh / name).read_bytes() == (committed / name).read_bytes(), name
+    assert not (committed / CATALOGUE_FILE).exists(), "the catalogue stays with the instructor"
 
 
-def test_reference_outputs_equal_a_fresh_regeneration(assignment):
-    ensure_references_current(assignment)
-    fresh = {r.key: r for r in reference_records(assignment)}
-    stored = read_store(assignment.reference_dir)
+def test_reference_outputs_equal_a_fresh_regeneration(each):
+    ensure_references_current(each)
+    fresh = {r.key: r for r in reference_records(each)}
+    stored = read_store(each.reference_dir)
     assert sorted(fresh) == sorted(stored)
     for key, record in fresh.items():
         old = stored[key]
@@ -55,47 +69,58 @@ def test_reference_outputs_equal_a_fresh_regeneration(assignment):
             assert np.array_equal(record.value, old.value), key
 
 
-def test_visible_store_holds_exactly_the_visible_checks(assignment):
-    cells = grade_cells(read_notebook(assignment.source_notebook))
-    hidden = {c.grade_id for c in cells if c.hidden}
-    full = read_store(assignment.reference_dir)
-    visible = read_store(assignment.visible_dir)
-    assert sorted(visible) == sorted(k for k in full if cell_of(k) not in hidden)
-    assert visible, "students would get no instant feedback"
-    for key, record in visible.items():
-        assert np.array_equal(record.value, full[key].value)
+def test_visible_store_holds_exactly_the_visible_checks_and_their_mistakes(each):
+    hidden = {c.grade_id for c in grade_cells(read_notebook(each.source_notebook)) if c.hidden}
+    full = read_reference(each.reference_dir)
+    visible = read_reference(each.visible_dir)
+    assert sorted(visible.checks) == sorted(k for k in full.checks if cell_of(k) not in hidden)
+    assert visible.checks, "students would get no instant feedback"
+    for key, record in visible.checks.items():
+        assert np.array_equal(record.value, full.checks[key].value)
+    assert visible.signatures == full.signatures
+    full_mistakes = {m.id: m for m in full.mistakes}
+    for mistake in visible.mistakes:
+        assert mistake.values and set(mistake.values) <= set(full_mistakes[mistake.id].values)
+        assert not [k for k in mistake.values if cell_of(k) in hidden], "hidden values shipped"
+    shipped = {m.id for m in visible.mistakes}
+    assert shipped == {m.id for m in full.mistakes
+                       if any(cell_of(k) not in hidden for k in m.values)}  # fmt: skip
 
 
 def test_a_solution_that_fails_its_own_error_checks_is_refused():
-    from autograder.references import _validate
-    from rnncourse.store import Record
-
-    good = Record("test_f_errors/x", "equal", np.asarray("ValueError naming 'x'"))
-    _validate([good], ["test_f_errors"])
-    for outcome in ["returned without raising", "raised TypeError instead of ValueError",
-                    "ValueError whose message does not name 'x'"]:  # fmt: skip
+    good = Record("test_f_errors/x", "raises", raise_record("x", ValueError("x is bad")))
+    _validate([good], ["test_f_errors"], {"f": ["x", "y"]})
+    for error in [None, TypeError("x"), ValueError("bad"), ValueError("y and x disagree")]:
+        wrong = Record("test_f_errors/x", "raises", raise_record("x", error))
         with pytest.raises(RuntimeError, match="fails its own error checks"):
-            _validate([Record("test_f_errors/x", "equal", np.asarray(outcome))], ["test_f_errors"])
+            _validate([wrong], ["test_f_errors"], {"f": ["x", "y"]})
     with pytest.raises(RuntimeError, match="record no check"):
-        _validate([good], ["test_f_errors", "test_g"])
+        _validate([good], ["test_f_errors", "test_g"], {"f": ["x"], "g": []})
+    opaque = Record("test_f/big", "equal", np.asarray("<not an array of numbers: int>"))
+    with pytest.raises(RuntimeError, match="not an array of numbers"):
+        _validate([opaque], ["test_f"], {"f": ["x"]})
 
 
-def test_stale_references_are_refused(assignment, monkeypatch):
-    monkeypatch.setattr("autograder.references.notebook_digest", lambda path: "0" * 64)
+@pytest.mark.parametrize("changed", ["notebook", "catalogue"])
+def test_stale_references_are_refused(each, monkeypatch, changed):
+    real = __import__("autograder.references", fromlist=["x"]).notebook_digest
+    target = each.source_notebook.name if changed == "notebook" else CATALOGUE_FILE
+    monkeypatch.setattr("autograder.references.notebook_digest",
+                        lambda path: "0" * 64 if path.name == target else real(path))  # fmt: skip
     with pytest.raises(InstructorError, match="older than"):
-        ensure_references_current(assignment)
+        ensure_references_current(each)
 
 
-def test_samples_equal_a_fresh_generation(assignment):
-    for student, notebook in sample_notebooks(assignment).items():
-        path = assignment.sample_dir / student / assignment.notebook_name
+def test_samples_equal_a_fresh_generation(each):
+    for student, notebook in sample_notebooks(each).items():
+        path = each.sample_dir / student / each.notebook_name
         assert comparable(read_notebook(path)) == comparable(notebook), f"{path} is stale"
 
 
-def test_assignment_keeps_the_exercise_contract(assignment):
-    source = read_notebook(assignment.source_notebook)
+def test_assignment_keeps_the_exercise_contract(each):
+    source = read_notebook(each.source_notebook)
     names = list(solution_cells(source))
-    assert names == CONTRACT_NAMES
+    assert names == CONTRACT_NAMES[each.name]
     cells = grade_cells(source)
     for name in names:
         mine = [c for c in cells if graded_name(c.grade_id, names) == name]
@@ -103,19 +128,31 @@ def test_assignment_keeps_the_exercise_contract(assignment):
         assert any(c.hidden for c in mine), f"{name} has no hidden test"
         assert all(c.points > 0 for c in mine)
     assert len({c.grade_id for c in cells}) == len(cells)
+    raises = [k for k, r in read_store(each.reference_dir).items() if r.kind == "raises"]
+    tested = {graded_name(cell_of(k), names) for k in raises}
+    assert tested, "no test that wrong input raises a ValueError naming the argument"
 
 
-def test_student_notebook_hides_solutions_and_hidden_tests(assignment):
-    exercise = read_notebook(assignment.release_notebook)
+def test_student_notebook_hides_solutions_and_hidden_tests(each):
+    exercise = read_notebook(each.release_notebook)
     text = "\n".join(cell.source for cell in exercise.cells)
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
-    assert "default_rng(2024)" not in text  # an input of a hidden test
     for name, cell in solution_cells(exercise).items():
         assert "raise NotImplementedError" in cell.source, name
-    source = read_notebook(assignment.source_notebook)
-    solution_text = "\n".join(cell.source for cell in source.cells)
-    assert "pre_activation = XH @ W" in solution_text
-    assert "pre_activation = XH @ W" not in text
+    source = read_notebook(each.source_notebook)
+    hidden_lines = {line.strip() for cell in source.cells if "BEGIN HIDDEN TESTS" in cell.source
+                    for line in cell.source.splitlines() if len(line.strip()) > 25}  # fmt: skip
+    assert hidden_lines and not [line for line in hidden_lines if line in text]
+    solution_lines = {
+        line.strip()
+        for code in reference_solutions(source).values()
+        for line in code.splitlines()
+        if len(line.strip()) > 30
+        and not line.strip().startswith(("def ", "class "))
+        and ("=" in line or "return " in line)
+    }
+    assert solution_lines
+    assert not [line for line in solution_lines if line in text]
 
 
 @pytest.mark.parametrize("folder", ["solutions", "exercises"])

@@ -1,9 +1,13 @@
-"""The autograder end to end on 02_hidden_state: samples, independent and wrong implementations,
-broken and hostile submissions, all graded in one batch (as an instructor would)."""
+"""The autograder end to end: for every assignment, one shared batch of submissions graded as an
+instructor would grade them. Each batch holds the samples (perfect, blank, partial), an
+independent correct implementation, every catalogued mistake (solutions/<a>/mistakes.py) and
+an outsider's buggy implementations (tests/submissions.py); 02_hidden_state adds broken and
+hostile submissions and the ways students edit notebooks."""
 
 from __future__ import annotations
 
 import csv
+import html
 import shutil
 import subprocess
 import sys
@@ -11,16 +15,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
+from autograder.course import Assignment, assignment_names, get_assignment
+from autograder.grading import GradingReport, StudentResult
+from autograder.mistakes import Mistake, load_catalogue
 from autograder.notebooks import read_notebook, reference_solutions
 from autograder.release import partial_solutions
+from rnncourse.compare import compare
+from rnncourse.store import read_records, read_reference
 from tests.conftest import grade_folder, solved_notebook, write_submission
 
+try:
+    from tests.submissions import OUTSIDER
+except ImportError:  # written by an outsider from the contract alone
+    OUTSIDER = {}
+
 pytestmark = pytest.mark.slow
+ASSIGNMENTS = assignment_names()
+HIDDEN_STATE = "02_hidden_state"
+CELL_TIMEOUT = 8
+TOTAL_TIMEOUT = 45
 
 # An independent, correct implementation in another style (einsum, stacking, loops).
-ALTERNATIVE = {
+ALTERNATIVE_02 = {
     "rnn_step": """
 ACTIVATIONS = {"tanh": np.tanh, "relu": lambda z: np.where(z > 0, z, 0.0)}
 
@@ -71,64 +90,9 @@ def rnn_output(H, W_hq, b_q):
 }
 
 
-@dataclass(frozen=True)
-class Mistake:
-    """A mistake students make, as an edit of the reference code of one graded function."""
-
-    student: str
-    name: str  # the graded function whose cell is edited
-    old: str
-    new: str
-    affects: tuple[str, ...] = ()  # other functions that use the edited code and may lose points
-
-
-MISTAKES = [
-    Mistake("rnn_step_transposed_W_hh", "rnn_step", "H @ W_hh +", "H @ W_hh.T +"),
-    Mistake("rnn_step_always_tanh", "rnn_step",
-            'if activation == "tanh":\n        return np.tanh(pre_activation)\n'
-            "    return np.maximum(pre_activation, 0.0)", "return np.tanh(pre_activation)"),
-    Mistake("rnn_step_no_validation", "rnn_step",
-            "    check_step_inputs(X, H, W_xh, W_hh, b_h, activation)\n    pre_activation",
-            "    pre_activation"),
-    Mistake("rnn_step_bias_row_only", "rnn_step", "H @ W_hh + np.reshape(b_h, (1, -1))",
-            "H @ W_hh + b_h[0]"),
-    Mistake("rnn_step_no_activation", "rnn_step", "    if activation == \"tanh\":\n"
-            "        return np.tanh(pre_activation)", "    if activation == \"tanh\":\n"
-            "        return pre_activation"),
-    Mistake("rnn_step_messages_without_names", "rnn_step", 'raise ValueError(f"W_hh must',
-            'raise ValueError(f"the recurrent weights must', affects=("rnn_step_concat",)),
-    Mistake("concat_swapped_order", "rnn_step_concat", "np.concatenate([X, H], axis=1)",
-            "np.concatenate([H, X], axis=1)"),
-    Mistake("concat_always_relu", "rnn_step_concat",
-            'np.tanh(pre_activation) if activation == "tanh" else ', ""),
-    # rnn_output is softmax(...): its large-logit test also needs a stable softmax.
-    Mistake("softmax_unstable", "softmax", "O - np.max(O, axis=axis, keepdims=True)", "O",
-            affects=("rnn_output",)),
-    Mistake("softmax_global_max", "softmax", "np.max(O, axis=axis, keepdims=True)", "np.max(O)",
-            affects=("rnn_output",)),
-    Mistake("softmax_shift_by_min", "softmax", "np.max(O, axis=axis, keepdims=True)",
-            "np.min(O, axis=axis, keepdims=True)", affects=("rnn_output",)),
-    Mistake("softmax_shift_by_mean", "softmax", "np.max(O, axis=axis, keepdims=True)",
-            "np.mean(O, axis=axis, keepdims=True)", affects=("rnn_output",)),
-    Mistake("softmax_ignores_axis", "softmax", "axis=axis", "axis=-1"),
-    Mistake("output_returns_logits", "rnn_output",
-            "return softmax(H @ W_hq + np.reshape(b_q, (1, -1)), axis=-1)",
-            "return H @ W_hq + np.reshape(b_q, (1, -1))"),
-    Mistake("output_softmax_over_batch", "rnn_output", "(1, -1)), axis=-1)", "(1, -1)), axis=0)"),
-    Mistake("output_no_bias", "rnn_output", "H @ W_hq + np.reshape(b_q, (1, -1))", "H @ W_hq"),
-    Mistake("output_naive_softmax", "rnn_output",
-            "return softmax(H @ W_hq + np.reshape(b_q, (1, -1)), axis=-1)",
-            "e = np.exp(H @ W_hq + np.reshape(b_q, (1, -1)))\n"
-            "    return e / e.sum(axis=1, keepdims=True)"),
-    Mistake("rnn_step_no_H_check", "rnn_step",
-            "    if np.ndim(H) != 2 or np.shape(H)[0] != batch:\n"
-            '        raise ValueError(f"H must have shape ({batch}, hidden), got {np.shape(H)}")\n',
-            "", affects=("rnn_step_concat",)),
-]  # fmt: skip
-
 # Broken or hostile submissions: (student, graded function whose cell is replaced, code).
 # Functions before the replaced one in the notebook keep the reference code.
-HOSTILE = {
+HOSTILE_02 = {
     "syntax_error": ("rnn_step", "def rnn_step(X, H:\n    return X\n"),
     "kills_its_kernel": ("softmax", "import os\nos._exit(1)\n"),
     "endless_loop": ("rnn_output", "def rnn_output(H, W_hq, b_q):\n    while True:\n        pass"),
@@ -150,14 +114,6 @@ HOSTILE = {
         "    return shifted / shifted.sum(axis=axis, keepdims=True)\n",
     ),
 }  # fmt: skip
-CELL_TIMEOUT = 8
-TOTAL_TIMEOUT = 45
-
-
-def mistake_source(assignment, mistake: Mistake) -> str:
-    source = reference_solutions(read_notebook(assignment.source_notebook))[mistake.name]
-    assert source.count(mistake.old) >= 1, f"{mistake.student}: edit does not apply"
-    return source.replace(mistake.old, mistake.new)
 
 
 def cell_index(notebook, grade_id: str) -> int:
@@ -186,17 +142,66 @@ def ordinary_editing(assignment) -> dict[str, nbformat.NotebookNode]:
     }
 
 
-@pytest.fixture(scope="module")
-def submissions(assignment, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("submissions")
-    shutil.copytree(assignment.sample_dir, root, dirs_exist_ok=True)
-    write_submission(root, "alternative", solved_notebook(assignment, **ALTERNATIVE), assignment)
-    for mistake in MISTAKES:
-        wrong = {mistake.name: mistake_source(assignment, mistake)}
-        write_submission(root, mistake.student, solved_notebook(assignment, **wrong), assignment)
-    for student, (name, code) in HOSTILE.items():
+def alternative(name: str) -> dict[str, str]:
+    """An independent correct implementation of every graded name, in another style."""
+    return ALTERNATIVE_02 if name == HIDDEN_STATE else OUTSIDER[name]["alternative"]
+
+
+def outsider_bugs(name: str) -> dict[str, dict[str, str]]:
+    """The outsider's buggy submissions: student -> {function: code}; the first function is
+    the buggy one, any other is a correct companion (e.g. a forward matching its cache)."""
+    bugs = {}
+    for student, (function, code, _what, *companion) in (
+        OUTSIDER.get(name, {}).get("buggy", {}).items()
+    ):
+        cells = {function: code}
+        if companion:
+            other = "rnn_forward" if function == "rnn_backward" else "rnn_backward"
+            cells[other] = companion[0]
+        bugs[student] = cells
+    return bugs
+
+
+def mistake_student(mistake: Mistake) -> str:
+    return f"mistake_{mistake.id}"
+
+
+def mistake_source(assignment: Assignment, mistake: Mistake) -> str:
+    source = reference_solutions(read_notebook(assignment.source_notebook))[mistake.function]
+    return mistake.apply(source)
+
+
+@dataclass
+class Batch:
+    assignment: Assignment
+    report: GradingReport
+    submissions: Path
+    mistakes: list[Mistake]
+    bugs: dict[str, dict[str, str]]
+
+    def result(self, student: str) -> StudentResult:
+        return next(r for r in self.report.students if r.student == student)
+
+    def totals(self, student: str) -> dict[str, tuple[float, float]]:
+        return self.report.scores_by_name(student)
+
+    def feedback(self, student: str) -> str:
+        page = (self.report.workdir / "feedback" / student / self.assignment.name /
+                f"{self.assignment.source_notebook.stem}.html")  # fmt: skip
+        return html.unescape(page.read_text())
+
+    def records(self, student: str):
+        folders = list((self.report.workdir / "runs" / student).rglob("records"))
+        assert len(folders) == 1, folders
+        return read_records(folders[0])
+
+
+def write_hidden_state_extras(assignment: Assignment, root: Path) -> None:
+    """02_hidden_state only: broken and hostile submissions, and ordinary editing."""
+    for student, (name, code) in HOSTILE_02.items():
         write_submission(root, student, solved_notebook(assignment, **{name: code}), assignment)
-    tampered = solved_notebook(assignment, softmax=mistake_source(assignment, MISTAKES[8]))
+    unstable = next(m for m in load_catalogue(assignment.source_dir) if m.id == "softmax_unstable")
+    tampered = solved_notebook(assignment, softmax=mistake_source(assignment, unstable))
     for cell in tampered.cells:  # the student "fixes" the stability test and the hidden tests
         if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_softmax"):
             cell.source = "pass"
@@ -210,127 +215,213 @@ def submissions(assignment, tmp_path_factory) -> Path:
     nested = root / "nested_layout" / assignment.name
     nested.mkdir(parents=True)
     nbformat.write(solved_notebook(assignment), str(nested / assignment.notebook_name))
-    return root
+
+
+_BATCHES: dict[str, Batch] = {}
+
+
+def graded_batch(name: str, tmp_path_factory) -> Batch:
+    """Grade the assignment's whole test batch once per test session."""
+    if name in _BATCHES:
+        return _BATCHES[name]
+    assignment = get_assignment(name)
+    root = tmp_path_factory.mktemp(f"submissions-{name}")
+    shutil.copytree(assignment.sample_dir, root, dirs_exist_ok=True)
+    write_submission(root, "alternative", solved_notebook(assignment, **alternative(name)),
+                     assignment)  # fmt: skip
+    mistakes = load_catalogue(assignment.source_dir)
+    for mistake in mistakes:
+        wrong = {mistake.function: mistake_source(assignment, mistake)}
+        write_submission(root, mistake_student(mistake), solved_notebook(assignment, **wrong),
+                         assignment)  # fmt: skip
+    bugs = outsider_bugs(name)
+    for student, cells in bugs.items():
+        write_submission(root, student, solved_notebook(assignment, **cells), assignment)
+    if name == HIDDEN_STATE:
+        write_hidden_state_extras(assignment, root)
+    workdir = tmp_path_factory.mktemp(f"grading-{name}")
+    report = grade_folder(assignment, root, workdir, cell_timeout=CELL_TIMEOUT,
+                          total_timeout=TOTAL_TIMEOUT)  # fmt: skip
+    _BATCHES[name] = Batch(assignment, report, root, mistakes, bugs)
+    return _BATCHES[name]
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def batch(request, tmp_path_factory) -> Batch:
+    return graded_batch(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def report(assignment, submissions, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("grading")
-    return grade_folder(assignment, submissions, workdir, cell_timeout=CELL_TIMEOUT,
-                        total_timeout=TOTAL_TIMEOUT)  # fmt: skip
-
-
-def totals(report, student):
-    return report.scores_by_name(student)
+def hidden_state(tmp_path_factory) -> Batch:
+    return graded_batch(HIDDEN_STATE, tmp_path_factory)
 
 
 def full(scores):
     return {name: points for name, (_, points) in scores.items()}
 
 
-def test_every_student_is_graded(report, submissions):
-    graded = sorted(r.student for r in report.students)
-    assert graded == sorted(p.name for p in submissions.iterdir())
-    assert report.skipped == []
+# ---------------------------------------------------------------- every assignment
 
 
-def test_perfect_gets_full_marks_and_blank_gets_zero_on_every_cell(report):
-    perfect = next(r for r in report.students if r.student == "perfect")
-    blank = next(r for r in report.students if r.student == "blank")
-    assert perfect.scores == {c.grade_id: c.points for c in report.cells}
-    assert blank.scores == {c.grade_id: 0.0 for c in report.cells}
+def test_every_student_is_graded(batch):
+    graded = sorted(r.student for r in batch.report.students)
+    assert graded == sorted(p.name for p in batch.submissions.iterdir())
+    assert batch.report.skipped == []
 
 
-def test_partial_gets_exactly_the_points_of_the_functions_it_solved(report, assignment):
-    solved = set(partial_solutions(assignment))
-    assert solved and solved != set(totals(report, "partial"))
-    for name, (score, points) in totals(report, "partial").items():
+def test_perfect_gets_full_marks_and_blank_gets_zero_on_every_cell(batch):
+    cells = batch.report.cells
+    assert batch.result("perfect").scores == {c.grade_id: c.points for c in cells}
+    assert batch.result("blank").scores == {c.grade_id: 0.0 for c in cells}
+    assert batch.result("perfect").diagnoses == []
+
+
+def test_partial_gets_exactly_the_points_of_the_functions_it_solved(batch):
+    solved = set(partial_solutions(batch.assignment))
+    assert solved and solved != set(batch.totals("partial"))
+    for name, (score, points) in batch.totals("partial").items():
         assert score == (points if name in solved else 0.0), name
+
+
+def test_an_independent_correct_implementation_gets_full_marks_and_no_diagnosis(batch):
+    scores = batch.totals("alternative")
+    assert {name: score for name, (score, _) in scores.items()} == full(scores)
+    assert batch.result("alternative").diagnoses == []
+
+
+def test_every_assignment_has_a_catalogue_of_mistakes(batch):
+    names = set(batch.totals("perfect"))
+    assert len(batch.mistakes) >= len(names), "fewer catalogued mistakes than graded names"
+    assert {m.function for m in batch.mistakes} == names, "a graded name without mistakes"
+
+
+def test_a_catalogued_mistake_loses_points_on_its_own_tests_only_and_is_named(batch):
+    for mistake in batch.mistakes:
+        student = mistake_student(mistake)
+        scores = batch.totals(student)
+        assert scores[mistake.function][0] < scores[mistake.function][1], f"{student}: missed"
+        for name, (score, points) in scores.items():
+            if name != mistake.function and name not in mistake.affects:
+                assert score == points, f"{student} lost points on {name}"
+        assert mistake.what in batch.result(student).diagnoses, f"{student} was not named"
+
+
+def test_an_outsiders_bug_loses_points_on_its_own_tests_only(batch):
+    if not batch.bugs:
+        pytest.skip(f"no outsider submissions for {batch.assignment.name}")
+    for student, cells in batch.bugs.items():
+        function = next(iter(cells))
+        allowed = {function} | {a for m in batch.mistakes if m.function == function
+                                for a in m.affects}  # fmt: skip
+        scores = batch.totals(student)
+        assert scores[function][0] < scores[function][1], f"{student}: the tests missed it"
+        for name, (score, points) in scores.items():
+            if name not in allowed:
+                assert score == points, f"{student} lost points on {name}"
+
+
+def test_likely_mistakes_reach_the_feedback_and_the_summary(batch):
+    summary = batch.report.summary()
+    for mistake in batch.mistakes:
+        page = batch.feedback(mistake_student(mistake))
+        assert f"likely mistake: {mistake.what}. {mistake.advice}" in page, mistake.id
+        assert f"likely mistake: {mistake.what[:60]}" in summary, mistake.id
+
+
+def test_the_catalogue_is_in_sync_with_the_reference_store(batch):
+    reference = read_reference(batch.assignment.reference_dir)
+    assert [m.id for m in reference.mistakes] == [m.id for m in batch.mistakes]
+    for mistake, stored in zip(batch.mistakes, reference.mistakes, strict=True):
+        assert (stored.function, stored.what, stored.advice) == (
+            mistake.function, mistake.what, mistake.advice)  # fmt: skip
+        recorded = {}
+        for record in batch.records(mistake_student(mistake)):
+            recorded.setdefault(record.key, record)
+        assert stored.values, mistake.id
+        for key, value in stored.values.items():
+            assert key in recorded, f"{mistake.id}: {key} was not recorded when graded"
+            assert compare(value.kind, value.value, recorded[key].value).ok or (
+                value.kind == "raises" and np.array_equal(value.value[:2], recorded[key].value[:2])
+            ), f"{mistake.id}: {key} differs from the stored value: regenerate the references"
+
+
+def test_csv_has_one_row_per_student_and_test_cell(batch):
+    rows = list(csv.DictReader((batch.report.workdir / "grades.csv").open()))
+    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score",
+                             "max_score"]  # fmt: skip
+    assert len(rows) == len(batch.report.students) * len(batch.report.cells)
+    assert {(r["student_id"], r["grade_id"]) for r in rows} == {
+        (s.student, c.grade_id) for s in batch.report.students for c in batch.report.cells
+    }
+
+
+# ---------------------------------------------------------------- 02: broken and hostile work
 
 
 @pytest.mark.parametrize(
     "student",
-    ["alternative", "nested_layout", "prints_to_stderr", "deletes_hidden_test_cells",
-     "copies_a_test_cell", "rewrites_a_solution_cell"],
+    ["nested_layout", "prints_to_stderr", "deletes_hidden_test_cells", "copies_a_test_cell",
+     "rewrites_a_solution_cell"],
 )  # fmt: skip
-def test_independent_correct_work_gets_full_marks(report, student):
-    scores = totals(report, student)
+def test_ordinary_editing_costs_nothing(hidden_state, student):
+    scores = hidden_state.totals(student)
     assert {name: score for name, (score, _) in scores.items()} == full(scores)
 
 
-@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.student)
-def test_a_mistake_loses_points_on_its_own_tests_and_only_there(report, mistake):
-    scores = totals(report, mistake.student)
-    assert scores[mistake.name][0] < scores[mistake.name][1], "the tests missed this mistake"
-    for name, (score, points) in scores.items():
-        if name != mistake.name and name not in mistake.affects:
-            assert score == points, f"{mistake.student} lost points on {name}"
-
-
-def test_broken_submissions_lose_only_what_they_broke(report):
-    syntax = totals(report, "syntax_error")
+def test_broken_submissions_lose_only_what_they_broke(hidden_state):
+    syntax = hidden_state.totals("syntax_error")
     assert syntax["rnn_step"][0] == 0 and syntax["softmax"][0] == syntax["softmax"][1]
-    killed = totals(report, "kills_its_kernel")
+    killed = hidden_state.totals("kills_its_kernel")
     assert killed["rnn_step"][0] == killed["rnn_step"][1]
     assert killed["softmax"][0] == 0 and killed["rnn_output"][0] == 0
     for student in ("endless_loop", "ignores_interrupts"):
-        looping = totals(report, student)
+        looping = hidden_state.totals(student)
         assert looping["rnn_output"][0] == 0, student
         assert looping["softmax"][0] == looping["softmax"][1], student
     for student in ("invalid_json", "no_notebook"):
-        result = next(r for r in report.students if r.student == student)
+        result = next(r for r in hidden_state.report.students if r.student == student)
         assert sum(result.scores.values()) == 0 and result.notes, student
 
 
-def test_a_patched_checker_or_edited_tests_earn_nothing(report):
-    patched = totals(report, "patches_the_checker")
+def test_a_patched_checker_or_edited_tests_earn_nothing(hidden_state):
+    patched = hidden_state.totals("patches_the_checker")
     assert patched["softmax"][0] == 0 and patched["rnn_output"][0] == 0
     assert patched["rnn_step"][0] == patched["rnn_step"][1]
-    edited = totals(report, "edits_the_tests")
+    edited = hidden_state.totals("edits_the_tests")
     assert edited["softmax"][0] < edited["softmax"][1]  # nbgrader restored the test cells
 
 
-def test_reasons_reach_the_summary_and_the_feedback(report):
-    notes = {r.student: " ".join(r.notes) for r in report.students}
+def test_reasons_reach_the_summary_and_the_feedback(hidden_state):
+    notes = {r.student: " ".join(r.notes) for r in hidden_state.report.students}
     assert "not a valid notebook" in notes["invalid_json"]
     assert "no hidden_state.ipynb" in notes["no_notebook"]
     assert "kernel died" in notes["kills_its_kernel"]
     assert "was missing and was put back" in notes["deletes_hidden_test_cells"]
     assert "a copy of cell test_softmax ran as your own code" in notes["copies_a_test_cell"]
-    feedback = report.workdir / "feedback"
+    feedback = hidden_state.report.workdir / "feedback"
 
     def page(student):
-        return (feedback / student / report.assignment / "hidden_state.html").read_text()
+        return (feedback / student / hidden_state.assignment.name / "hidden_state.html").read_text()
 
     assert "not a valid notebook" in page("invalid_json")
     assert "kernel died" in page("kills_its_kernel")
-    unstable = page("softmax_unstable")
+    unstable = page("mistake_softmax_unstable")
     assert "test_softmax_stable/magnitude_1e4" in unstable and "nan or inf" in unstable
 
 
-def test_feedback_never_shows_hidden_test_code(report, assignment):
+def test_feedback_never_shows_hidden_test_code(batch):
     hidden_lines = [
         line.strip()
-        for cell in read_notebook(assignment.source_notebook).cells
+        for cell in read_notebook(batch.assignment.source_notebook).cells
         if "BEGIN HIDDEN TESTS" in cell.source
         for line in cell.source.splitlines()
         if "default_rng" in line or "check." in line
     ]
     assert hidden_lines
-    for page in (report.workdir / "feedback").rglob("*.html"):
+    for page in (batch.report.workdir / "feedback").rglob("*.html"):
         text = page.read_text()
         assert "BEGIN HIDDEN TESTS" not in text, page
         assert not [line for line in hidden_lines if line in text], page
-
-
-def test_csv_has_one_row_per_student_and_test_cell(report):
-    rows = list(csv.DictReader((report.workdir / "grades.csv").open()))
-    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score",
-                             "max_score"]  # fmt: skip
-    assert len(rows) == len(report.students) * len(report.cells)
-    assert {(r["student_id"], r["grade_id"]) for r in rows} == {
-        (s.student, c.grade_id) for s in report.students for c in report.cells
-    }
 
 
 def test_grading_twice_gives_the_same_csv_and_gradebook(assignment, tmp_path):

@@ -13,6 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from autograder.mistakes import load_catalogue
+from autograder.notebooks import read_notebook, reference_solutions
 from rnncourse.checks import RECORD_ENV
 from tests.conftest import solved_notebook
 
@@ -61,6 +63,25 @@ def test_a_wrong_answer_gets_a_friendly_assertion(assignment, exercise_folder, m
     assert "AssertionError" in text and "test_softmax_stable/magnitude_1e4" in text
     assert "nan or inf" in text
     assert "ok test_softmax/rows" in outputs_of(done, "test_softmax")
+
+
+def test_a_catalogued_mistake_is_named_with_expected_against_received(
+    assignment, exercise_folder, monkeypatch
+):
+    mistake = next(m for m in load_catalogue(assignment.source_dir) if m.id.endswith("w_hh"))
+    code = mistake.apply(reference_solutions(read_notebook(assignment.source_notebook))["rnn_step"])
+    done = run_as_student(solved_notebook(assignment, rnn_step=code), exercise_folder, monkeypatch)
+    text = outputs_of(done, "test_rnn_step")
+    assert f"likely mistake: {mistake.what}. {mistake.advice}" in text
+    assert "received [[" in text and "expected [[" in text  # a (2, 4) array, shown whole
+    silent = mistake_by_id(assignment, "rnn_step_no_validation")
+    code = silent.apply(reference_solutions(read_notebook(assignment.source_notebook))["rnn_step"])
+    done = run_as_student(solved_notebook(assignment, rnn_step=code), exercise_folder, monkeypatch)
+    assert f"likely mistake: {silent.what}" in outputs_of(done, "test_rnn_step_errors")
+
+
+def mistake_by_id(assignment, mistake_id):
+    return next(m for m in load_catalogue(assignment.source_dir) if m.id == mistake_id)
 
 
 def test_the_blank_exercise_says_what_to_do(assignment, exercise_folder, monkeypatch):
