@@ -85,12 +85,16 @@ class Checker:
         """``value`` must equal the reference exactly (integers, strings, shapes)."""
         self._check(key, "equal", value)
 
-    def raises(self, key: str, argument: str) -> _RaisesCheck:
+    def raises(self, key: str, argument: str | tuple[str, ...]) -> _RaisesCheck:
         """A context manager: the block must raise ``ValueError`` whose message names
-        ``argument`` before any other argument of the function. The exception is swallowed
-        and how the call ended is checked like a value."""
+        ``argument`` before any other argument of the function (a tuple: any one of these
+        names, for a fault that lies between them). The exception is swallowed and how the
+        call ended is checked like a value."""
         validate_key(key)
-        return _RaisesCheck(self, key, argument)
+        names = (argument,) if isinstance(argument, str) else tuple(argument)
+        if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            raise ValueError(f"argument must name the function's parameters, got {argument!r}")
+        return _RaisesCheck(self, key, "|".join(names))
 
     def _check(self, key: str, kind: str, value: object) -> None:
         validate_key(key)

@@ -132,6 +132,30 @@ def test_raise_outcome_needs_the_argument_named_before_any_other(error, outcome)
     assert got == outcome if outcome == "ok" else outcome in got
 
 
+def test_a_fault_between_two_arguments_may_name_either_first():
+    parameters = ["predict_fn", "history", "tau", "steps"]
+    for message in ["history has 2 values, fewer than tau = 3", "tau = 3 > len(history)"]:
+        record = raise_record("history|tau", ValueError(message))
+        assert raise_outcome("history|tau", record, parameters) == "ok"
+    late = raise_record("history|tau", ValueError("steps=4 cannot run: history is short"))
+    assert "names 'steps' before 'history' or 'tau'" in raise_outcome("history|tau", late,
+                                                                      parameters)  # fmt: skip
+
+
+def test_student_mode_accepts_a_tuple_of_arguments(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(RECORD_ENV, raising=False)
+    store = tmp_path / "store"
+    write_reference(store, [Record("test_g_errors/short", "raises",
+                                   raise_record("h|tau", ValueError("h is short")))],
+                    {"g": ["h", "tau"]}, [])  # fmt: skip
+    check = Checker("any", visible_dir=store)
+    with check.raises("test_g_errors/short", argument=("h", "tau")):
+        raise ValueError("tau is larger than len(h)")
+    assert "ok test_g_errors/short: ValueError naming 'h' or 'tau'" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="argument must name"):
+        check.raises("test_g_errors/short", argument="not a name")
+
+
 def test_a_raise_that_is_not_a_value_error_shows_its_type_and_message():
     reference = raise_record("x", ValueError("x must be > 0"))
     verdict = compare("raises", reference, raise_record("x", KeyError("missing 'k'")), ["x"])

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 from autograder.course import Assignment, assignment_names, get_assignment
 from autograder.grading import GradingReport, StudentResult
 from autograder.mistakes import Mistake, load_catalogue
-from autograder.notebooks import read_notebook, reference_solutions
+from autograder.notebooks import graded_name, read_notebook, reference_solutions
 from autograder.release import partial_solutions
-from rnncourse.compare import compare
-from rnncourse.store import read_records, read_reference
+from rnncourse.compare import same_failure
+from rnncourse.store import cell_of, read_records, read_reference
 from tests.conftest import grade_folder, solved_notebook, write_submission
 
 try:
@@ -148,17 +147,14 @@ def alternative(name: str) -> dict[str, str]:
 
 
 def outsider_bugs(name: str) -> dict[str, dict[str, str]]:
-    """The outsider's buggy submissions: student -> {function: code}; the first function is
-    the buggy one, any other is a correct companion (e.g. a forward matching its cache)."""
+    """The outsider's buggy submissions: student -> {function: code}. The buggy function comes
+    first; every other cell holds the outsider's own correct code, so that the student's cells
+    fit together (a helper defined in one cell and used in another, a cache format)."""
     bugs = {}
-    for student, (function, code, _what, *companion) in (
-        OUTSIDER.get(name, {}).get("buggy", {}).items()
-    ):
-        cells = {function: code}
-        if companion:
-            other = "rnn_forward" if function == "rnn_backward" else "rnn_backward"
-            cells[other] = companion[0]
-        bugs[student] = cells
+    for student, (function, code, *_what) in OUTSIDER.get(name, {}).get("buggy", {}).items():
+        bugs[student] = {function: code} | {
+            other: correct for other, correct in alternative(name).items() if other != function
+        }
     return bugs
 
 
@@ -340,9 +336,10 @@ def test_the_catalogue_is_in_sync_with_the_reference_store(batch):
         assert stored.values, mistake.id
         for key, value in stored.values.items():
             assert key in recorded, f"{mistake.id}: {key} was not recorded when graded"
-            assert compare(value.kind, value.value, recorded[key].value).ok or (
-                value.kind == "raises" and np.array_equal(value.value[:2], recorded[key].value[:2])
-            ), f"{mistake.id}: {key} differs from the stored value: regenerate the references"
+            parameters = reference.signatures[graded_name(cell_of(key), list(reference.signatures))]
+            assert same_failure(value.kind, value.value, recorded[key].value, parameters), (
+                f"{mistake.id}: {key} differs from the stored value: regenerate the references"
+            )
 
 
 def test_csv_has_one_row_per_student_and_test_cell(batch):
