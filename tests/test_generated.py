@@ -25,6 +25,22 @@ CONTRACT_NAMES = {
     "02_hidden_state": ["rnn_step", "rnn_step_concat", "softmax", "rnn_output"],
     "03_bptt": ["rnn_forward", "rnn_backward", "clip_gradients"],
     "04_numpy_two_step": ["two_step_rnn", "two_step_grad"],
+    "05_mytorch": ["cat", "dropout", "mse_loss", "RNN", "Adam"],
+    "06_torch_rnn": [
+        "rnn_forward",
+        "bidirectional_rnn_forward",
+        "stacked_rnn_forward",
+        "RNNClassifier",
+    ],
+    "07_lstm_gru": ["lstm_cell", "gru_cell", "lstm_forward", "gru_forward"],
+    "08_language_model": [
+        "Vocab",
+        "one_hot",
+        "seq_data_iter_sequential",
+        "perplexity",
+        "grad_clipping",
+        "predict",
+    ],
 }
 
 
