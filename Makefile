@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MATHJAX := _vendor/mathjax/tex-chtml.js
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
+JOBS ?= $(shell nproc)  # pytest workers (--dist loadscope: a module or class per worker)
 
 .PHONY: help all venv book exercises grade-demo test lint lab clean
 
@@ -46,7 +47,7 @@ grade-demo: $(STAMP) ## grade the bundled sample submissions of every assignment
 test: $(STAMP) $(MATHJAX) ## README command 2: lint and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=15
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check .

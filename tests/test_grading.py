@@ -247,183 +247,178 @@ def graded_batch(name: str, tmp_path_factory) -> Batch:
     return _BATCHES[name]
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def batch(request, tmp_path_factory) -> Batch:
-    return graded_batch(request.param, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def hidden_state(tmp_path_factory) -> Batch:
-    return graded_batch(HIDDEN_STATE, tmp_path_factory)
-
-
 def full(scores):
     return {name: points for name, (_, points) in scores.items()}
 
 
-# ---------------------------------------------------------------- every assignment
+class BatchTests:
+    """The tests of one assignment's batch. One subclass per assignment (at the end of this
+    file), so that `pytest -n N --dist loadscope` (make test) grades each batch once, on one
+    worker, while the workers share the batches out."""
+
+    assignment_name = ""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def batch(cls, tmp_path_factory) -> Batch:
+        return graded_batch(cls.assignment_name, tmp_path_factory)
+
+    def test_every_student_is_graded(self, batch):
+        graded = sorted(r.student for r in batch.report.students)
+        assert graded == sorted(p.name for p in batch.submissions.iterdir())
+        assert batch.report.skipped == []
+
+    def test_perfect_gets_full_marks_and_blank_gets_zero_on_every_cell(self, batch):
+        cells = batch.report.cells
+        assert batch.result("perfect").scores == {c.grade_id: c.points for c in cells}
+        assert batch.result("blank").scores == {c.grade_id: 0.0 for c in cells}
+        assert batch.result("perfect").diagnoses == []
+
+    def test_partial_gets_exactly_the_points_of_the_functions_it_solved(self, batch):
+        solved = set(partial_solutions(batch.assignment))
+        assert solved and solved != set(batch.totals("partial"))
+        for name, (score, points) in batch.totals("partial").items():
+            assert score == (points if name in solved else 0.0), name
+
+    def test_an_independent_correct_implementation_gets_full_marks_and_no_diagnosis(self, batch):
+        scores = batch.totals("alternative")
+        assert {name: score for name, (score, _) in scores.items()} == full(scores)
+        assert batch.result("alternative").diagnoses == []
+
+    def test_every_assignment_has_a_catalogue_of_mistakes(self, batch):
+        names = set(batch.totals("perfect"))
+        assert len(batch.mistakes) >= len(names), "fewer catalogued mistakes than graded names"
+        assert {m.function for m in batch.mistakes} == names, "a graded name without mistakes"
+
+    def test_a_catalogued_mistake_loses_points_on_its_own_tests_only_and_is_named(self, batch):
+        for mistake in batch.mistakes:
+            student = mistake_student(mistake)
+            scores = batch.totals(student)
+            assert scores[mistake.function][0] < scores[mistake.function][1], f"{student}: missed"
+            for name, (score, points) in scores.items():
+                if name != mistake.function and name not in mistake.affects:
+                    assert score == points, f"{student} lost points on {name}"
+            assert mistake.what in batch.result(student).diagnoses, f"{student} was not named"
+
+    def test_an_outsiders_bug_loses_points_on_its_own_tests_only(self, batch):
+        if not batch.bugs:
+            pytest.skip(f"no outsider submissions for {batch.assignment.name}")
+        for student, cells in batch.bugs.items():
+            function = next(iter(cells))
+            allowed = {function} | {a for m in batch.mistakes if m.function == function
+                                    for a in m.affects}  # fmt: skip
+            scores = batch.totals(student)
+            assert scores[function][0] < scores[function][1], f"{student}: the tests missed it"
+            for name, (score, points) in scores.items():
+                if name not in allowed:
+                    assert score == points, f"{student} lost points on {name}"
+
+    def test_likely_mistakes_reach_the_feedback_and_the_summary(self, batch):
+        summary = batch.report.summary()
+        for mistake in batch.mistakes:
+            page = batch.feedback(mistake_student(mistake))
+            assert f"likely mistake: {mistake.what}. {mistake.advice}" in page, mistake.id
+            assert f"likely mistake: {mistake.what[:60]}" in summary, mistake.id
+
+    def test_the_catalogue_is_in_sync_with_the_reference_store(self, batch):
+        reference = read_reference(batch.assignment.reference_dir)
+        assert [m.id for m in reference.mistakes] == [m.id for m in batch.mistakes]
+        for mistake, stored in zip(batch.mistakes, reference.mistakes, strict=True):
+            assert (stored.function, stored.what, stored.advice) == (
+                mistake.function, mistake.what, mistake.advice)  # fmt: skip
+            recorded = {}
+            for record in batch.records(mistake_student(mistake)):
+                recorded.setdefault(record.key, record)
+            assert stored.values, mistake.id
+            for key, value in stored.values.items():
+                assert key in recorded, f"{mistake.id}: {key} was not recorded when graded"
+                parameters = reference.signatures[
+                    graded_name(cell_of(key), list(reference.signatures))
+                ]
+                assert same_failure(value.kind, value.value, recorded[key].value, parameters), (
+                    f"{mistake.id}: {key} differs from the stored value: regenerate the references"
+                )
+
+    def test_csv_has_one_row_per_student_and_test_cell(self, batch):
+        rows = list(csv.DictReader((batch.report.workdir / "grades.csv").open()))
+        assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score",
+                                 "max_score"]  # fmt: skip
+        assert len(rows) == len(batch.report.students) * len(batch.report.cells)
+        assert {(r["student_id"], r["grade_id"]) for r in rows} == {
+            (s.student, c.grade_id) for s in batch.report.students for c in batch.report.cells
+        }
 
 
-def test_every_student_is_graded(batch):
-    graded = sorted(r.student for r in batch.report.students)
-    assert graded == sorted(p.name for p in batch.submissions.iterdir())
-    assert batch.report.skipped == []
+class HiddenStateTests(BatchTests):
+    """02_hidden_state only: broken and hostile submissions, and ordinary editing."""
 
-
-def test_perfect_gets_full_marks_and_blank_gets_zero_on_every_cell(batch):
-    cells = batch.report.cells
-    assert batch.result("perfect").scores == {c.grade_id: c.points for c in cells}
-    assert batch.result("blank").scores == {c.grade_id: 0.0 for c in cells}
-    assert batch.result("perfect").diagnoses == []
-
-
-def test_partial_gets_exactly_the_points_of_the_functions_it_solved(batch):
-    solved = set(partial_solutions(batch.assignment))
-    assert solved and solved != set(batch.totals("partial"))
-    for name, (score, points) in batch.totals("partial").items():
-        assert score == (points if name in solved else 0.0), name
-
-
-def test_an_independent_correct_implementation_gets_full_marks_and_no_diagnosis(batch):
-    scores = batch.totals("alternative")
-    assert {name: score for name, (score, _) in scores.items()} == full(scores)
-    assert batch.result("alternative").diagnoses == []
-
-
-def test_every_assignment_has_a_catalogue_of_mistakes(batch):
-    names = set(batch.totals("perfect"))
-    assert len(batch.mistakes) >= len(names), "fewer catalogued mistakes than graded names"
-    assert {m.function for m in batch.mistakes} == names, "a graded name without mistakes"
-
-
-def test_a_catalogued_mistake_loses_points_on_its_own_tests_only_and_is_named(batch):
-    for mistake in batch.mistakes:
-        student = mistake_student(mistake)
+    @pytest.mark.parametrize(
+        "student",
+        ["nested_layout", "prints_to_stderr", "deletes_hidden_test_cells", "copies_a_test_cell",
+         "rewrites_a_solution_cell"],
+    )  # fmt: skip
+    def test_ordinary_editing_costs_nothing(self, batch, student):
         scores = batch.totals(student)
-        assert scores[mistake.function][0] < scores[mistake.function][1], f"{student}: missed"
-        for name, (score, points) in scores.items():
-            if name != mistake.function and name not in mistake.affects:
-                assert score == points, f"{student} lost points on {name}"
-        assert mistake.what in batch.result(student).diagnoses, f"{student} was not named"
+        assert {name: score for name, (score, _) in scores.items()} == full(scores)
+
+    def test_broken_submissions_lose_only_what_they_broke(self, batch):
+        syntax = batch.totals("syntax_error")
+        assert syntax["rnn_step"][0] == 0 and syntax["softmax"][0] == syntax["softmax"][1]
+        killed = batch.totals("kills_its_kernel")
+        assert killed["rnn_step"][0] == killed["rnn_step"][1]
+        assert killed["softmax"][0] == 0 and killed["rnn_output"][0] == 0
+        for student in ("endless_loop", "ignores_interrupts"):
+            looping = batch.totals(student)
+            assert looping["rnn_output"][0] == 0, student
+            assert looping["softmax"][0] == looping["softmax"][1], student
+        for student in ("invalid_json", "no_notebook"):
+            result = next(r for r in batch.report.students if r.student == student)
+            assert sum(result.scores.values()) == 0 and result.notes, student
+
+    def test_a_patched_checker_or_edited_tests_earn_nothing(self, batch):
+        patched = batch.totals("patches_the_checker")
+        assert patched["softmax"][0] == 0 and patched["rnn_output"][0] == 0
+        assert patched["rnn_step"][0] == patched["rnn_step"][1]
+        edited = batch.totals("edits_the_tests")
+        assert edited["softmax"][0] < edited["softmax"][1]  # nbgrader restored the test cells
+
+    def test_reasons_reach_the_summary_and_the_feedback(self, batch):
+        notes = {r.student: " ".join(r.notes) for r in batch.report.students}
+        assert "not a valid notebook" in notes["invalid_json"]
+        assert "no batch.ipynb" in notes["no_notebook"]
+        assert "kernel died" in notes["kills_its_kernel"]
+        assert "was missing and was put back" in notes["deletes_hidden_test_cells"]
+        assert "a copy of cell test_softmax ran as your own code" in notes["copies_a_test_cell"]
+        feedback = batch.report.workdir / "feedback"
+
+        def page(student):
+            return (feedback / student / batch.assignment.name / "batch.html").read_text()
+
+        assert "not a valid notebook" in page("invalid_json")
+        assert "kernel died" in page("kills_its_kernel")
+        unstable = page("mistake_softmax_unstable")
+        assert "test_softmax_stable/magnitude_1e4" in unstable and "nan or inf" in unstable
+
+    def test_feedback_never_shows_hidden_test_code(batch):
+        hidden_lines = [
+            line.strip()
+            for cell in read_notebook(batch.assignment.source_notebook).cells
+            if "BEGIN HIDDEN TESTS" in cell.source
+            for line in cell.source.splitlines()
+            if "default_rng" in line or "check." in line
+        ]
+        assert hidden_lines
+        for page in (batch.report.workdir / "feedback").rglob("*.html"):
+            text = page.read_text()
+            assert "BEGIN HIDDEN TESTS" not in text, page
+            assert not [line for line in hidden_lines if line in text], page
 
 
-def test_an_outsiders_bug_loses_points_on_its_own_tests_only(batch):
-    if not batch.bugs:
-        pytest.skip(f"no outsider submissions for {batch.assignment.name}")
-    for student, cells in batch.bugs.items():
-        function = next(iter(cells))
-        allowed = {function} | {a for m in batch.mistakes if m.function == function
-                                for a in m.affects}  # fmt: skip
-        scores = batch.totals(student)
-        assert scores[function][0] < scores[function][1], f"{student}: the tests missed it"
-        for name, (score, points) in scores.items():
-            if name not in allowed:
-                assert score == points, f"{student} lost points on {name}"
-
-
-def test_likely_mistakes_reach_the_feedback_and_the_summary(batch):
-    summary = batch.report.summary()
-    for mistake in batch.mistakes:
-        page = batch.feedback(mistake_student(mistake))
-        assert f"likely mistake: {mistake.what}. {mistake.advice}" in page, mistake.id
-        assert f"likely mistake: {mistake.what[:60]}" in summary, mistake.id
-
-
-def test_the_catalogue_is_in_sync_with_the_reference_store(batch):
-    reference = read_reference(batch.assignment.reference_dir)
-    assert [m.id for m in reference.mistakes] == [m.id for m in batch.mistakes]
-    for mistake, stored in zip(batch.mistakes, reference.mistakes, strict=True):
-        assert (stored.function, stored.what, stored.advice) == (
-            mistake.function, mistake.what, mistake.advice)  # fmt: skip
-        recorded = {}
-        for record in batch.records(mistake_student(mistake)):
-            recorded.setdefault(record.key, record)
-        assert stored.values, mistake.id
-        for key, value in stored.values.items():
-            assert key in recorded, f"{mistake.id}: {key} was not recorded when graded"
-            parameters = reference.signatures[graded_name(cell_of(key), list(reference.signatures))]
-            assert same_failure(value.kind, value.value, recorded[key].value, parameters), (
-                f"{mistake.id}: {key} differs from the stored value: regenerate the references"
-            )
-
-
-def test_csv_has_one_row_per_student_and_test_cell(batch):
-    rows = list(csv.DictReader((batch.report.workdir / "grades.csv").open()))
-    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score",
-                             "max_score"]  # fmt: skip
-    assert len(rows) == len(batch.report.students) * len(batch.report.cells)
-    assert {(r["student_id"], r["grade_id"]) for r in rows} == {
-        (s.student, c.grade_id) for s in batch.report.students for c in batch.report.cells
-    }
-
-
-# ---------------------------------------------------------------- 02: broken and hostile work
-
-
-@pytest.mark.parametrize(
-    "student",
-    ["nested_layout", "prints_to_stderr", "deletes_hidden_test_cells", "copies_a_test_cell",
-     "rewrites_a_solution_cell"],
-)  # fmt: skip
-def test_ordinary_editing_costs_nothing(hidden_state, student):
-    scores = hidden_state.totals(student)
-    assert {name: score for name, (score, _) in scores.items()} == full(scores)
-
-
-def test_broken_submissions_lose_only_what_they_broke(hidden_state):
-    syntax = hidden_state.totals("syntax_error")
-    assert syntax["rnn_step"][0] == 0 and syntax["softmax"][0] == syntax["softmax"][1]
-    killed = hidden_state.totals("kills_its_kernel")
-    assert killed["rnn_step"][0] == killed["rnn_step"][1]
-    assert killed["softmax"][0] == 0 and killed["rnn_output"][0] == 0
-    for student in ("endless_loop", "ignores_interrupts"):
-        looping = hidden_state.totals(student)
-        assert looping["rnn_output"][0] == 0, student
-        assert looping["softmax"][0] == looping["softmax"][1], student
-    for student in ("invalid_json", "no_notebook"):
-        result = next(r for r in hidden_state.report.students if r.student == student)
-        assert sum(result.scores.values()) == 0 and result.notes, student
-
-
-def test_a_patched_checker_or_edited_tests_earn_nothing(hidden_state):
-    patched = hidden_state.totals("patches_the_checker")
-    assert patched["softmax"][0] == 0 and patched["rnn_output"][0] == 0
-    assert patched["rnn_step"][0] == patched["rnn_step"][1]
-    edited = hidden_state.totals("edits_the_tests")
-    assert edited["softmax"][0] < edited["softmax"][1]  # nbgrader restored the test cells
-
-
-def test_reasons_reach_the_summary_and_the_feedback(hidden_state):
-    notes = {r.student: " ".join(r.notes) for r in hidden_state.report.students}
-    assert "not a valid notebook" in notes["invalid_json"]
-    assert "no hidden_state.ipynb" in notes["no_notebook"]
-    assert "kernel died" in notes["kills_its_kernel"]
-    assert "was missing and was put back" in notes["deletes_hidden_test_cells"]
-    assert "a copy of cell test_softmax ran as your own code" in notes["copies_a_test_cell"]
-    feedback = hidden_state.report.workdir / "feedback"
-
-    def page(student):
-        return (feedback / student / hidden_state.assignment.name / "hidden_state.html").read_text()
-
-    assert "not a valid notebook" in page("invalid_json")
-    assert "kernel died" in page("kills_its_kernel")
-    unstable = page("mistake_softmax_unstable")
-    assert "test_softmax_stable/magnitude_1e4" in unstable and "nan or inf" in unstable
-
-
-def test_feedback_never_shows_hidden_test_code(batch):
-    hidden_lines = [
-        line.strip()
-        for cell in read_notebook(batch.assignment.source_notebook).cells
-        if "BEGIN HIDDEN TESTS" in cell.source
-        for line in cell.source.splitlines()
-        if "default_rng" in line or "check." in line
-    ]
-    assert hidden_lines
-    for page in (batch.report.workdir / "feedback").rglob("*.html"):
-        text = page.read_text()
-        assert "BEGIN HIDDEN TESTS" not in text, page
-        assert not [line for line in hidden_lines if line in text], page
+for _name in ASSIGNMENTS:
+    _base = HiddenStateTests if _name == HIDDEN_STATE else BatchTests
+    globals()[f"TestBatch_{_name}"] = type(
+        f"TestBatch_{_name}", (_base,), {"assignment_name": _name}
+    )
 
 
 def test_grading_twice_gives_the_same_csv_and_gradebook(assignment, tmp_path):
