@@ -10,6 +10,7 @@ of hidden tests out of the feedback a student receives.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -19,8 +20,9 @@ from traitlets import Integer, Unicode
 
 from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata
 from autograder.runner import run_notebook
-from rnncourse.store import Record, ReferenceSet, cell_of, read_reference
-from rnncourse.verdicts import judge
+from rnncourse.compare import Verdict
+from rnncourse.store import MistakeValues, Record, ReferenceSet, cell_of, read_reference
+from rnncourse.verdicts import CheckResult, judge
 
 VERDICTS = "rnncourse_verdicts"  # resources key: grade_id -> (passed, reasons)
 
@@ -70,9 +72,14 @@ def cell_verdicts(
             reasons.append("no reference values for this cell (references need regenerating)")
         missing = [key for key in expected if key not in recorded]
         reveal = HIDDEN_BEGIN not in cell.source  # expected values of visible checks ship anyway
-        for key in expected:
-            if key in recorded:
-                reasons.extend(_check_reasons(reference, key, recorded[key], reveal, diagnoses))
+        checked = (_failed_check(reference, key, recorded[key]) for key in expected
+                   if key in recorded)  # fmt: skip
+        failed = [result for result in checked if result is not None]
+        likely = _likely_mistakes(failed)
+        if diagnoses is not None:
+            diagnoses.extend(m.what for m in likely if m.what not in diagnoses)
+        reasons = [f"likely mistake: {m.what}. {m.advice}" for m in likely] + reasons
+        reasons += [f"{r.key}: {r.verdict.full if reveal else r.verdict.reason}" for r in failed]
         if missing and problems:
             reasons.append(f"the run stopped before this cell finished: {problems[0]}")
         elif missing and reasons:
@@ -95,25 +102,27 @@ def _own_records(
     return recorded
 
 
-def _check_reasons(
-    reference: ReferenceSet,
-    key: str,
-    records: list[Record],
-    reveal: bool,
-    diagnoses: list[str] | None,
-) -> list[str]:
-    """The first reason why one of the values recorded for a check fails (none if all match).
-    A value must also be of the check's kind: a raises check is not passed by check.equal."""
+def _failed_check(reference: ReferenceSet, key: str, records: list[Record]) -> CheckResult | None:
+    """The verdict on the first of the values recorded for a check that fails (None if all
+    match). A value must be of the check's kind: a raises check is not passed by check.equal."""
+    expected_kind = reference.checks[key].kind
     for record in records:
-        if record.kind != reference.checks[key].kind:
-            return [f"{key}: recorded as a {record.kind} check, expected a "
-                    f"{reference.checks[key].kind} check"]  # fmt: skip
+        if record.kind != expected_kind:
+            reason = f"recorded as a {record.kind} check, expected a {expected_kind} check"
+            return CheckResult(key, Verdict(False, reason))
         result = judge(reference, key, record.value)
         if not result.ok:
-            if diagnoses is not None:
-                diagnoses.extend(m.what for m in result.mistakes[:1] if m.what not in diagnoses)
-            return [f"{key}: {result.message(reveal)}"]
-    return []
+            return result
+    return None
+
+
+def _likely_mistakes(failed: list[CheckResult]) -> list[MistakeValues]:
+    """The mistake each failing check points to first, each named once, in order."""
+    named: dict[str, MistakeValues] = {}
+    for result in failed:
+        for mistake in result.mistakes[:1]:
+            named.setdefault(mistake.id, mistake)
+    return list(named.values())
 
 
 def _error_output(ename: str, evalue: str) -> NotebookNode:
@@ -182,7 +191,15 @@ def _annotate(cell: NotebookNode, passed: bool, reasons: list[str]) -> None:
             NotebookNode(output_type="stream", name="stdout", text="[grader] all checks passed\n")
         )
     else:
-        cell.outputs.append(_error_output("CheckFailed", "; ".join(reasons)))
+        cell.outputs.append(_error_output("CheckFailed", _readable(reasons)))
+
+
+def _readable(reasons: list[str], most: int = 8, width: int = 96) -> str:
+    """The reasons one per line, wrapped to fit the feedback page, at most ``most`` of them."""
+    shown = reasons[:most]
+    if len(reasons) > most:
+        shown.append(f"... and {len(reasons) - most} more reasons")
+    return "\n".join(textwrap.fill(reason, width, subsequent_indent="    ") for reason in shown)
 
 
 class CheckedSaveAutoGrades(SaveAutoGrades):
