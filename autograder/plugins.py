@@ -55,27 +55,30 @@ def cell_verdicts(
     by_cell: dict[int, list[Record]] = {}
     for record in records:
         by_cell.setdefault(record.cell_count, []).append(record)
-    verdicts = {}
+    graded = []
     for cell in notebook.cells:
         meta = nbgrader_metadata(cell)
         if not (meta.get("grade") and cell.cell_type == "code"):
             continue
         grade_id = meta["grade_id"]
         recorded = _own_records(cell, grade_id, by_cell)
+        expected = sorted(key for key in reference.checks if cell_of(key) == grade_id)
+        checked = (_failed_check(reference, key, recorded[key]) for key in expected
+                   if key in recorded)  # fmt: skip
+        graded.append((cell, grade_id, recorded, expected, [r for r in checked if r]))
+    coverage = _coverage([result for *_, failed in graded for result in failed])
+    verdicts = {}
+    for cell, grade_id, recorded, expected, failed in graded:
         reasons = [
             f"the cell raised {out.get('ename', 'an error')}: {out.get('evalue', '')}".rstrip(": ")
             for out in cell.get("outputs", [])
             if out.get("output_type") == "error"
         ]
-        expected = sorted(key for key in reference.checks if cell_of(key) == grade_id)
         if not expected:
             reasons.append("no reference values for this cell (references need regenerating)")
         missing = [key for key in expected if key not in recorded]
         reveal = HIDDEN_BEGIN not in cell.source  # expected values of visible checks ship anyway
-        checked = (_failed_check(reference, key, recorded[key]) for key in expected
-                   if key in recorded)  # fmt: skip
-        failed = [result for result in checked if result is not None]
-        likely = _likely_mistakes(failed)
+        likely = _likely_mistakes(failed, coverage)
         if diagnoses is not None:
             diagnoses.extend(m.what for m in likely if m.what not in diagnoses)
         reasons = [f"likely mistake: {m.what}. {m.advice}" for m in likely] + reasons
@@ -116,12 +119,26 @@ def _failed_check(reference: ReferenceSet, key: str, records: list[Record]) -> C
     return None
 
 
-def _likely_mistakes(failed: list[CheckResult]) -> list[MistakeValues]:
-    """The mistake each failing check points to first, each named once, in order."""
+def _coverage(failed: list[CheckResult]) -> dict[str, float]:
+    """For each catalogued mistake, the share of the checks where it differs from the reference
+    that this run reproduces: a mistake that explains its whole pattern is the likelier one."""
+    matched: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    for result in failed:
+        for mistake in result.mistakes:
+            matched[mistake.id] = matched.get(mistake.id, 0) + 1
+            sizes[mistake.id] = len(mistake.values)
+    return {key: matched[key] / sizes[key] for key in matched}
+
+
+def _likely_mistakes(failed: list[CheckResult], coverage: dict[str, float]) -> list[MistakeValues]:
+    """For each failing check, the matching mistake that best explains the whole run (ties: the
+    check's own function first, then catalogue order); each named once, in order."""
     named: dict[str, MistakeValues] = {}
     for result in failed:
-        for mistake in result.mistakes[:1]:
-            named.setdefault(mistake.id, mistake)
+        if result.mistakes:
+            best = max(result.mistakes, key=lambda mistake: coverage.get(mistake.id, 0.0))
+            named.setdefault(best.id, best)
     return list(named.values())
 
 

@@ -355,3 +355,23 @@ def test_hostile_records_are_rejected_not_trusted(tmp_path, tamper):
                                      "cell": "3"}))  # fmt: skip
     with pytest.raises(StoreError):
         read_records(folder)
+
+
+def test_the_mistake_that_explains_the_whole_run_is_named_first():
+    from autograder.plugins import _coverage, _likely_mistakes
+    from rnncourse.compare import Verdict
+    from rnncourse.verdicts import CheckResult
+
+    def values(*keys):
+        return {k: Record(k, "close", np.zeros(1)) for k in keys}
+
+    # Both mistakes give the wrong value of check a; only the second also explains check b,
+    # and the first would also have broken c, d and e, which this run got right.
+    broad = MistakeValues("broad", "f", "broad", "", values("a", "c", "d", "e"))
+    exact = MistakeValues("exact", "f", "exact", "", values("a", "b"))
+    wrong = Verdict(False, "values differ")
+    failed = [CheckResult("a", wrong, [broad, exact]), CheckResult("b", wrong, [exact])]
+    coverage = _coverage(failed)
+    assert coverage == {"broad": 0.25, "exact": 1.0}
+    assert [m.id for m in _likely_mistakes(failed, coverage)] == ["exact"]
+    assert [m.id for m in _likely_mistakes(failed[:1], _coverage(failed[:1]))] == ["exact"]
