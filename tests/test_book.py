@@ -21,7 +21,9 @@ CHAPTERS = {
     "book/02_hidden_state.html": 3,
     "book/03_bptt.html": 4,
     "book/04_numpy_two_step.html": 0,
+    "book/05_mytorch.html": 1,
     "book/06_torch_rnn.html": 1,
+    "book/07_lstm_gru.html": 2,
     "book/08_language_model.html": 2,
 }
 CHROMIUM_FLAGS = [
