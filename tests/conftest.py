@@ -9,6 +9,7 @@ import pytest
 
 from autograder.course import REPO_ROOT, Assignment, get_assignment
 from autograder.grading import GradingReport, grade
+from autograder.notebooks import read_notebook, reference_solutions
 from autograder.release import solved_notebook
 
 __all__ = ["solved_notebook"]  # tests import it from here with the other helpers
@@ -44,3 +45,13 @@ def grade_folder(
         progress=False,
         **options,
     )
+
+
+def reference_code(assignment_name: str, **names: object) -> dict:
+    """The namespace of an assignment's reference solution: every solution cell executed (in
+    notebook order) after ``names`` (the modules its setup cell imports, e.g. np=numpy)."""
+    namespace = dict(names)
+    source = read_notebook(get_assignment(assignment_name).source_notebook)
+    for name, code in reference_solutions(source).items():
+        exec(compile(code, f"<reference {name}>", "exec"), namespace)
+    return namespace

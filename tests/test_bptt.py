@@ -4,28 +4,21 @@ The reference code is taken from the source notebook (solution cells, markers re
 executed; its forward and backward passes are compared with torch autograd in float64 and with
 central finite differences, and clip_gradients with its contract."""
 
-from pathlib import Path
-
 import matplotlib
 import numpy as np
 import pytest
 import torch
 
-from autograder.notebooks import read_notebook, reference_solutions
+from tests.conftest import reference_code
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "solutions" / "03_bptt" / "bptt.ipynb"
 NAMES = ("W_xh", "W_hh", "b_h", "W_hq", "b_q")
 
 
 @pytest.fixture(scope="module")
 def ref():
-    namespace = {"np": np}
-    for code in reference_solutions(read_notebook(NOTEBOOK)).values():
-        exec(code, namespace)
-    return namespace
+    return reference_code("03_bptt", np=np)
 
 
 def make_case(seed, T, B, D, H, Q, scale=0.6):

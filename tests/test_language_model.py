@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.notebooks import read_notebook, reference_solutions
 from rnncourse.language_model import (
     RNNLM,
     RNNLMScratch,
@@ -26,17 +24,12 @@ from rnncourse.language_model import (
     sample_token,
     train_language_model,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "solutions" / "08_language_model" / "language_model.ipynb"
+from tests.conftest import reference_code
 
 
 @pytest.fixture(scope="module")
 def ref():
-    namespace = {"math": math, "torch": torch}
-    for code in reference_solutions(read_notebook(NOTEBOOK)).values():
-        exec(code, namespace)
-    return namespace
+    return reference_code("08_language_model", math=math, torch=torch)
 
 
 def windows(corpus, batch_size, num_steps):

@@ -7,16 +7,12 @@ nn.LSTM and nn.GRU holding the same weights, in float64.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
-from autograder.notebooks import read_notebook, reference_solutions
+from tests.conftest import reference_code
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "solutions" / "07_lstm_gru" / "lstm_gru.ipynb"
 RTOL, ATOL = 1e-10, 1e-12
 
 # (B, T, D, H): square (D == H), a batch of one, a single step, one hidden unit, longer.
@@ -25,10 +21,7 @@ SHAPES = [(2, 5, 3, 4), (3, 4, 4, 4), (1, 6, 3, 5), (2, 1, 2, 3), (4, 3, 2, 1), 
 
 @pytest.fixture(scope="module")
 def ref():
-    namespace = {"torch": torch}
-    for code in reference_solutions(read_notebook(NOTEBOOK)).values():
-        exec(code, namespace)
-    return namespace
+    return reference_code("07_lstm_gru", torch=torch)
 
 
 def layer(kind, D, H, seed):

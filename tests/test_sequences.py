@@ -27,6 +27,7 @@ from rnncourse.sequences import (
     word_tokens,
     zen_of_python,
 )
+from tests.conftest import reference_code
 
 ASSIGNMENT = "01_sequence_models"
 GRADED = ["make_autoregressive_dataset", "multistep_predict", "ngram_table_size"]
@@ -130,11 +131,8 @@ def test_ngram_counts_rejects_n_below_one():
 @pytest.fixture(scope="module")
 def reference():
     """The graded functions of the reference solution, executed from the source notebook."""
-    sources = reference_solutions(read_notebook(get_assignment(ASSIGNMENT).source_notebook))
-    assert sorted(sources) == sorted(GRADED)
-    namespace = {"np": np}
-    for name in GRADED:
-        exec(compile(sources[name], f"<reference {name}>", "exec"), namespace)
+    namespace = reference_code(ASSIGNMENT, np=np)
+    assert all(callable(namespace.get(name)) for name in GRADED)
     return namespace
 
 

@@ -5,15 +5,12 @@ executed; each function is compared with ``torch.nn.RNN`` holding the same weigh
 bidirectional, stacked) in float64, on varied shapes including D == H, B == 1 and T == 1, and
 RNNClassifier with a hand-written forward pass of nn.RNN + nn.Linear."""
 
-from pathlib import Path
-
 import matplotlib
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from autograder.notebooks import read_notebook, reference_solutions
 from rnncourse.torch_training import (
     TASKS,
     SequenceTask,
@@ -22,11 +19,10 @@ from rnncourse.torch_training import (
     make_sequence_task,
     plot_history,
 )
+from tests.conftest import reference_code
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "solutions" / "06_torch_rnn" / "torch_rnn.ipynb"
 RTOL, ATOL = 1e-10, 1e-12
 
 # (B, T, D, H): D == H, a batch of one, one step, a longer sequence
@@ -35,10 +31,7 @@ SHAPES = [(2, 3, 2, 3), (3, 5, 4, 4), (1, 6, 3, 5), (4, 1, 2, 3), (2, 17, 3, 2)]
 
 @pytest.fixture(scope="module")
 def ref():
-    namespace = {"np": np, "torch": torch, "nn": nn}
-    for code in reference_solutions(read_notebook(NOTEBOOK)).values():
-        exec(code, namespace)
-    return namespace
+    return reference_code("06_torch_rnn", np=np, torch=torch, nn=nn)
 
 
 def make_rnn(seed, D, H, **kwargs):

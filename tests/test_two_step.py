@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.course import get_assignment
-from autograder.notebooks import read_notebook, reference_solutions
+from tests.conftest import reference_code
 
 PARAMETERS = ["w_cell_state", "b_cell", "w_output", "b_output"]
 # The worked example of chapter 4 (the inputs of the contract in EXERCISES.md).
@@ -28,11 +27,7 @@ EXAMPLE = {
 @pytest.fixture(scope="module")
 def reference() -> dict:
     """The namespace of the reference solution (two_step_rnn, two_step_grad and helpers)."""
-    source = read_notebook(get_assignment("04_numpy_two_step").source_notebook)
-    namespace = {"np": np}
-    for code in reference_solutions(source).values():
-        exec(code, namespace)
-    return namespace
+    return reference_code("04_numpy_two_step", np=np)
 
 
 def random_case(seed: int, n_hidden: int, steps: int, scalar_bias: bool = True) -> dict:
