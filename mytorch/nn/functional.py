@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ..tensor import Tensor, as_rng
+# The elementwise activations are the ones of mytorch.tensor, as in torch.nn.functional.
+from ..tensor import Tensor, as_rng, relu, sigmoid, tanh
 
 __all__ = [
     "cross_entropy",
@@ -21,21 +22,6 @@ __all__ = [
     "softmax",
     "tanh",
 ]
-
-
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0), elementwise."""
-    return x.relu()
-
-
-def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent, elementwise."""
-    return x.tanh()
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e**-x), elementwise."""
-    return x.sigmoid()
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
