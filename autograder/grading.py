@@ -50,6 +50,7 @@ from autograder.plugins import (
     load_reference,
 )
 from autograder.references import ensure_references_current
+from autograder.sandbox import require_sandbox
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
 warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -65,6 +66,8 @@ class StudentResult:
     scores: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     diagnoses: list[str] = field(default_factory=list)  # likely mistakes named by the checks
+    flags: list[str] = field(default_factory=list)  # reasons to look at it by hand
+    seconds: float = 0.0  # how long the notebook ran
 
     def total(self) -> float:
         return sum(self.scores.values())
@@ -77,6 +80,7 @@ class GradingReport:
     students: list[StudentResult]
     skipped: list[str]  # student folders that could not be graded at all (instructor input)
     workdir: Path
+    sandboxed: bool = True
 
     @property
     def max_total(self) -> float:
@@ -123,6 +127,8 @@ class GradingReport:
             lines.append(f"{result.student:<{width}}  {score:>12}  {_shorten(notes, 90)}")
             lines.extend(f"{'':<{width}}  {'':>12}  likely mistake: {_shorten(what, 74)}"
                          for what in result.diagnoses)  # fmt: skip
+            lines.extend(f"{'':<{width}}  {'':>12}  flagged for review: {_shorten(why, 70)}"
+                         for why in result.flags)  # fmt: skip
         lines.extend(f"{name:<{width}}  {'-':>12}  skipped: not a valid student id" for name in
                      self.skipped)  # fmt: skip
         return "\n".join(lines)
@@ -133,7 +139,11 @@ def _shorten(text: str, width: int) -> str:
 
 
 def use_checked_grading(
-    config: Config, reference_root: Path, scratch_root: Path, cell_timeout: int = 60
+    config: Config,
+    reference_root: Path,
+    scratch_root: Path,
+    cell_timeout: int = 60,
+    sandboxed: bool = True,
 ) -> None:
     """Make nbgrader grade through the check API: the course's execute and scoring steps, and
     feedback that hides hidden tests. Used by every grading run and by nbgrader_config.py."""
@@ -144,6 +154,7 @@ def use_checked_grading(
     config.CheckedExecute.reference_root = str(reference_root)
     config.CheckedExecute.scratch_root = str(scratch_root)
     config.CheckedExecute.cell_timeout = cell_timeout
+    config.CheckedExecute.sandbox = "bubblewrap" if sandboxed else "none"
     config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     # LimitOutput keeps a runaway print loop from bloating the gradebook and the feedback.
     config.LimitOutput.max_lines = 200
@@ -151,7 +162,9 @@ def use_checked_grading(
     config.CourseDirectory.ignore = NBGRADER_IGNORE
 
 
-def nbgrader_config(assignment: Assignment, workdir: Path, cell_timeout: int) -> Config:
+def nbgrader_config(
+    assignment: Assignment, workdir: Path, cell_timeout: int, sandboxed: bool = True
+) -> Config:
     """The nbgrader configuration of one grading run: a course folder under ``workdir`` whose
     source is the course's solutions/."""
     config = Config()
@@ -159,7 +172,9 @@ def nbgrader_config(assignment: Assignment, workdir: Path, cell_timeout: int) ->
     config.CourseDirectory.source_directory = str(assignment.source_dir.parent)
     config.CourseDirectory.release_directory = "release"
     config.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
-    use_checked_grading(config, assignment.reference_dir.parent, workdir / "runs", cell_timeout)
+    use_checked_grading(
+        config, assignment.reference_dir.parent, workdir / "runs", cell_timeout, sandboxed
+    )
     return config
 
 
@@ -228,17 +243,22 @@ def grade(
     cell_timeout: int = 60,
     total_timeout: int = 600,
     progress: bool = True,
+    unsafe_no_sandbox: bool = False,
+    silent_timeout: int = 10,
 ) -> GradingReport:
-    """Grade every student folder in ``submissions``; see the module docstring."""
+    """Grade every student folder in ``submissions``; see the module docstring. Refuses
+    (InstructorError) when bubblewrap is missing, unless ``unsafe_no_sandbox``."""
     assignment = get_assignment(assignment_name)
+    sandboxed = require_sandbox(unsafe_no_sandbox)
     ensure_references_current(assignment)
     load_reference(assignment.reference_dir, fresh=True)  # before any student code runs
     _put_own_tools_on_path()
     students, skipped = find_students(submissions)
     workdir = (workdir or WORK_DIR / assignment.name).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    config = nbgrader_config(assignment, workdir, cell_timeout)
+    config = nbgrader_config(assignment, workdir, cell_timeout, sandboxed)
     config.CheckedExecute.total_timeout = total_timeout
+    config.CheckedExecute.silent_timeout = silent_timeout
     api = NbGraderAPI(config=config)
     prepared = api.generate_assignment(assignment.name, force=True, create=True)
     if not prepared["success"]:
@@ -252,7 +272,7 @@ def grade(
         except Exception as error:  # a grader bug must not cost the rest of the batch
             results.append(StudentResult(student, read_scores(workdir, assignment, student),
                                          [f"internal grader error: {error!r}"]))  # fmt: skip
-    report = GradingReport(assignment.name, cells, results, skipped, workdir)
+    report = GradingReport(assignment.name, cells, results, skipped, workdir, sandboxed)
     if csv_path is not None:
         write_csv(report, csv_path)
     return report
@@ -275,6 +295,8 @@ def grade_student(
     run = RUN_REPORTS.pop(run_key, {"problems": [], "verdicts": {}, "diagnoses": []})
     result.notes.extend(run["problems"])
     result.diagnoses = run["diagnoses"]
+    result.flags = run.get("flags", [])
+    result.seconds = run.get("seconds", 0.0)
     result.scores = read_scores(workdir, assignment, student)
     failed = [f"{grade_id}: {reasons[0]}" for grade_id, (passed, reasons) in
               run["verdicts"].items() if not passed and reasons]  # fmt: skip
@@ -285,6 +307,8 @@ def grade_student(
         assignment.source_notebook.stem + ".html")  # fmt: skip
     if not feedback["success"] or not feedback_file.is_file():
         write_plain_feedback(feedback_file, result)
+    elif result.flags or result.notes:
+        add_review_banner(feedback_file, result.flags, result.notes)
     return result
 
 
@@ -316,7 +340,8 @@ def read_scores(workdir: Path, assignment: Assignment, student: str) -> dict[str
 def write_plain_feedback(path: Path, result: StudentResult) -> None:
     """Feedback for a submission nbgrader could not turn into a graded notebook."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    items = "".join(f"<li>{html.escape(note)}</li>" for note in result.notes) or "<li>-</li>"
+    notes = result.notes + [f"flagged for review: {flag}" for flag in result.flags]
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes) or "<li>-</li>"
     path.write_text(
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {result.student}"
         f"</title></head><body><h1>Feedback for {html.escape(result.student)}</h1>"
@@ -324,6 +349,20 @@ def write_plain_feedback(path: Path, result: StudentResult) -> None:
         "</body></html>",
         encoding="utf-8",
     )
+
+
+def add_review_banner(path: Path, flags: list[str], notes: list[str]) -> None:
+    """Say at the top of the feedback what the grader noticed about the whole submission, and
+    why it will be looked at by hand."""
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    items += "".join(f"<li>flagged for review: {html.escape(flag)}</li>" for flag in flags)
+    banner = ("<div class='grader-notes' style='border:2px solid #b00;padding:0.5em 1em;"
+              "margin:1em'><p><strong>Notes from the grader:</strong></p>"
+              f"<ul>{items}</ul></div>")  # fmt: skip
+    text = path.read_text(encoding="utf-8")
+    body = re.search(r"<body[^>]*>", text)
+    at = body.end() if body else 0
+    path.write_text(text[:at] + banner + text[at:], encoding="utf-8")
 
 
 def write_csv(report: GradingReport, path: Path) -> None:

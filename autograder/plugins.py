@@ -16,10 +16,12 @@ from pathlib import Path
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
-from traitlets import Integer, Unicode
+from traitlets import Enum, Integer, Unicode
 
 from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata
-from autograder.runner import run_notebook
+from autograder.review import code_flags, record_flags, withhold_unconfirmed
+from autograder.runner import RunLimits, run_notebook
+from autograder.sandbox import Limits, Sandbox, require_sandbox, stage_support
 from rnncourse.compare import Verdict
 from rnncourse.store import MistakeValues, Record, ReferenceSet, cell_of, read_reference
 from rnncourse.verdicts import CheckResult, judge
@@ -30,6 +32,7 @@ VERDICTS = "rnncourse_verdicts"  # resources key: grade_id -> (passed, reasons)
 # Kept in this process's memory, where no student code can write.
 RUN_REPORTS: dict[tuple[str, str, str], dict] = {}
 _REFERENCES: dict[Path, ReferenceSet] = {}
+_SUPPORT: dict[Path, Path] = {}  # scratch root -> the course packages staged for sandboxes
 
 
 def load_reference(folder: Path, fresh: bool = False) -> ReferenceSet:
@@ -155,6 +158,24 @@ class CheckedExecute(NbGraderPreprocessor):
     scratch_root = Unicode(help="folder for the runs' scratch space").tag(config=True)
     cell_timeout = Integer(60, help="seconds one cell may run").tag(config=True)
     total_timeout = Integer(600, help="seconds the whole notebook may run").tag(config=True)
+    silent_timeout = Integer(
+        10, help="seconds without output after which the kernel must answer a probe"
+    ).tag(config=True)
+    sandbox = Enum(
+        ["bubblewrap", "none"], "bubblewrap",
+        help="'bubblewrap' (refuses to grade where it is missing) or 'none': student code runs "
+        "with the grader's permissions (--unsafe-no-sandbox; only for code you trust)",
+    ).tag(config=True)  # fmt: skip
+
+    def _sandbox(self) -> Sandbox | None:
+        if not require_sandbox(unsafe_no_sandbox=self.sandbox == "none"):
+            return None
+        limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.total_timeout,
+                        silent_seconds=self.silent_timeout)  # fmt: skip
+        root = Path(self.scratch_root).resolve()
+        if root not in _SUPPORT:  # staged afresh by each grader process, before any run
+            _SUPPORT[root] = stage_support(root / "support")
+        return Sandbox(_SUPPORT[root], limits)
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
@@ -163,13 +184,21 @@ class CheckedExecute(NbGraderPreprocessor):
         assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
         reference = load_reference(Path(self.reference_root) / assignment)
         scratch = Path(self.scratch_root) / student / assignment / notebook
-        workdir = Path(resources["metadata"]["path"])
-        result = run_notebook(nb, workdir, scratch, self.cell_timeout, self.total_timeout)
+        sandbox = self._sandbox()
+        if sandbox is not None:
+            result = run_notebook(nb, scratch, sandbox.run_limits(), sandbox=sandbox)
+        else:
+            limits = RunLimits(self.cell_timeout, self.total_timeout, self.silent_timeout)
+            result = run_notebook(nb, scratch, limits, workdir=scratch / "work")
         for problem in result.problems:
             self.log.warning("%s/%s: %s", student, notebook, problem)
+        flags, tampering = code_flags(nb)  # before outputs: only the student's own cells
         _copy_outputs(nb, result.notebook, result.problems)
+        flags += record_flags(nb, result.records) + [p for p in result.problems if _alarming(p)]
         diagnoses: list[str] = []
         verdicts = cell_verdicts(nb, result.records, reference, result.problems, diagnoses)
+        if tampering:
+            withhold_unconfirmed(nb, verdicts, reference)
         for cell in nb.cells:
             grade_id = nbgrader_metadata(cell).get("grade_id")
             if grade_id in verdicts:
@@ -179,8 +208,16 @@ class CheckedExecute(NbGraderPreprocessor):
             "problems": result.problems,
             "verdicts": verdicts,
             "diagnoses": diagnoses,
+            "flags": flags,
+            "seconds": result.seconds,
         }
         return nb, resources
+
+
+def _alarming(problem: str) -> bool:
+    """Run problems that an honest notebook does not cause: worth a look by hand."""
+    return any(word in problem for word in ("stopped answering", "runner", "sent back",
+                                            "could not be read", "does not match"))  # fmt: skip
 
 
 def _copy_outputs(nb: NotebookNode, executed: NotebookNode | None, problems: list[str]) -> None:

@@ -93,7 +93,7 @@ def _run(notebook: NotebookNode) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="references-") as tmp:
         workdir = Path(tmp) / "work"
         workdir.mkdir()
-        return run_notebook(notebook, workdir, Path(tmp) / "scratch")
+        return run_notebook(notebook, Path(tmp) / "scratch", workdir=workdir)
 
 
 def _errors(result: RunResult) -> list[str]:

@@ -1,24 +1,42 @@
 """Run one notebook in a process of its own: the single boundary around untrusted code.
 
-``run_notebook`` is the only place where a student's code runs. Its inputs are the notebook and
-the folder it runs in; its outputs are the executed notebook, the recorded check values and a
-log. Everything the child process writes is read back defensively (sizes bounded, no pickle), so
-wrapping the child in a sandbox (bubblewrap) is a change to ``_child_command`` alone.
+``run_notebook`` (the grader's side) is the only place where a student's code runs. It starts
+this module as a child, inside the bubblewrap sandbox (``autograder.sandbox``) when given the
+staged support folder, and reads back one thing: a tar stream on a pipe of its own holding the
+executed notebook, the recorded check values and the run's outcome. Everything that comes back
+is bounded in size and read defensively (no pickle, regular files only).
 
-Run as ``python -m autograder.runner IN OUT`` it is the child: it executes IN with nbclient, with
-the check API in recording mode, and writes the executed notebook to OUT.
+Run as ``python -m autograder.runner NOTEBOOK --result-fd FD`` it is the child: it executes the
+notebook with nbclient, the check API in recording mode, and guards the run:
+
+* a time limit per cell and one for the whole notebook, enforced here so the outputs of the
+  cells that did run are kept;
+* a wedged kernel is found quickly: when a cell has sent nothing for ``silent`` seconds, the
+  kernel must answer a probe on its control channel, and after a cell ran past its limit (and
+  was interrupted) on its shell channel; a kernel that does not answer is dead and the
+  remaining cells do not run (so never count as passed);
+* outputs are cut after a budget of bytes, so a print loop cannot exhaust memory;
+* in the sandbox, before anything is sent back, every other process in it (the kernel, and
+  whatever the notebook started: forks, daemons) is killed, and the runner makes itself
+  undumpable so that the notebook's processes cannot read or write its memory or its pipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import ctypes
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,14 +46,26 @@ from nbformat import NotebookNode
 from rnncourse.checks import RECORD_ENV
 from rnncourse.store import Record, StoreError, read_records
 
-KERNEL_DIED = 3  # the child's exit status when the notebook's kernel died
-MAX_NOTEBOOK_BYTES = 64 * 2**20
+KERNEL_DIED = 3  # the child's exit status when the notebook's kernel died or stopped answering
 MAX_LOG_CHARS = 20_000
-CELL_TIMEOUT_ERROR = {
-    "ename": "CellTimeoutError",
-    "evalue": "the cell ran longer than the time limit",
-    "traceback": ["CellTimeoutError: the cell ran longer than the time limit"],
-}
+PROBE_SECONDS = 5  # a live kernel answers kernel_info within this time, even while computing
+HEARTBEAT_SECONDS = 15  # a runner silent this long was stopped or frozen by the notebook
+BACKSTOP_SECONDS = 60  # beyond the notebook's limit, for the runner's own start and finish
+RESULT_FILES = ("outcome.json", "executed.ipynb")
+WEDGED = "the kernel stopped answering (no output and no answer to a probe)"
+DIED = "the kernel died (the notebook's process exited or crashed)"
+OUTPUT_CUT = "[grader] output cut here: the notebook printed more than the grader keeps\n"
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """The runner's own limits (the sandbox adds memory, processes and disk)."""
+
+    cell_seconds: int = 60
+    notebook_seconds: int = 600
+    silent_seconds: int = 10
+    output_bytes: int = 4 * 2**20
+    result_bytes: int = 256 * 2**20
 
 
 @dataclass
@@ -46,47 +76,68 @@ class RunResult:
     records: list[Record] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why the run is not to be trusted fully
     log: str = ""
+    seconds: float = 0.0
 
 
 def run_notebook(
     notebook: NotebookNode,
-    workdir: Path,
     scratch: Path,
-    cell_timeout: int = 60,
-    total_timeout: int = 600,
+    limits: RunLimits = RunLimits(),
+    sandbox: object | None = None,
+    workdir: Path | None = None,
 ) -> RunResult:
-    """Execute ``notebook`` with ``workdir`` as its working folder, recording check values.
+    """Execute ``notebook``, recording check values; never raises for what the notebook does.
 
-    ``scratch`` is a fresh folder owned by the grader for the run's input, output, records and
-    home directory. Never raises for anything the notebook does.
+    ``scratch`` is a fresh folder owned by the grader. ``sandbox`` is an
+    ``autograder.sandbox.Sandbox`` (None: an ordinary child process, for trusted notebooks and
+    ``--unsafe-no-sandbox``), in which case ``workdir`` (default: a folder in ``scratch``) is
+    the notebook's working folder.
     """
+    started = time.monotonic()
     if scratch.exists():
         shutil.rmtree(scratch)
-    for sub in ("records", "home", "tmp"):
-        (scratch / sub).mkdir(parents=True)
-    source, executed = scratch / "input.ipynb", scratch / "executed.ipynb"
-    nbformat.write(notebook, str(source))
-    command = _child_command(source, executed, cell_timeout)
+    (scratch / "input").mkdir(parents=True)
+    nbformat.write(notebook, str(scratch / "input" / "notebook.ipynb"))
+    read_end, write_end = os.pipe()
+    beat_read, beat_write = os.pipe()
+    options = ["--result-fd", str(write_end), "--heartbeat-fd", str(beat_write),
+               "--cell-seconds", str(limits.cell_seconds),
+               "--notebook-seconds", str(limits.notebook_seconds),
+               "--silent-seconds", str(limits.silent_seconds),
+               "--output-bytes", str(limits.output_bytes)]  # fmt: skip
+    if sandbox is not None:
+        launch = sandbox.launch(options, scratch / "input")
+    else:
+        launch = _unsandboxed_launch(options, scratch, workdir)
     problems: list[str] = []
-    log = _run_child(command, workdir, _child_env(scratch), total_timeout, problems)
-    result = RunResult(notebook=_read_executed(executed, problems), problems=problems, log=log)
     try:
-        result.records = read_records(scratch / "records")
-    except StoreError as error:
-        problems.append(f"the recorded check values could not be read: {error}")
-    return result
+        result, log = _collect(launch, (read_end, write_end), (beat_read, beat_write), limits,
+                               problems)  # fmt: skip
+    finally:
+        if sandbox is not None:
+            sandbox.finish(launch)
+    run = _unpack(result, scratch, problems)
+    run.log, run.seconds = log, time.monotonic() - started
+    return run
 
 
-def _child_command(source: Path, executed: Path, cell_timeout: int) -> list[str]:
-    """The command that executes the notebook (the place a sandbox wraps)."""
-    return [
-        sys.executable, "-m", "autograder.runner", str(source), str(executed),
-        "--cell-timeout", str(cell_timeout),
-    ]  # fmt: skip
+@dataclass
+class Launch:
+    """A child to start: its command, working folder, environment and set-up before exec."""
+
+    command: list[str]
+    cwd: Path
+    env: dict[str, str] | None = None
+    before_exec: object | None = None
+    state: dict = field(default_factory=dict)
 
 
-def _child_env(scratch: Path) -> dict[str, str]:
-    """A small, fresh environment: own HOME and TMPDIR, this Python's tools first on PATH."""
+def _unsandboxed_launch(options: list[str], scratch: Path, workdir: Path | None) -> Launch:
+    """A plain child process with a fresh HOME and TMPDIR (trusted notebooks only)."""
+    for sub in ("home", "tmp", "records"):
+        (scratch / sub).mkdir(parents=True, exist_ok=True)
+    cwd = workdir if workdir is not None else scratch / "work"
+    cwd.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
         "HOME": str(scratch / "home"),
@@ -95,36 +146,102 @@ def _child_env(scratch: Path) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        RECORD_ENV: str(scratch / "records"),
     }
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "PYTHONPATH"):
         if name in os.environ:
             env[name] = os.environ[name]
-    return env
+    command = [sys.executable, "-m", "autograder.runner", str(scratch / "input" / "notebook.ipynb"),
+               "--records", str(scratch / "records"), *options]  # fmt: skip
+    return Launch(command, cwd, env)
 
 
-def _run_child(
-    command: list[str], workdir: Path, env: dict[str, str], timeout: int, problems: list[str]
-) -> str:
-    log_path = Path(env["TMPDIR"]).parent / "run.log"
-    with open(log_path, "wb") as log:
+def _collect(
+    launch: Launch,
+    result_pipe: tuple[int, int],
+    beat_pipe: tuple[int, int],
+    limits: RunLimits,
+    problems: list[str],
+) -> tuple[bytes | None, str]:
+    """Start the child, read its result pipe and its log (both bounded) and watch its
+    heartbeat, wait, then kill whatever is left."""
+    result = _BoundedReader(result_pipe[0], limits.result_bytes)
+    beats = _BoundedReader(beat_pipe[0], 1, keep="tail", own=True)
+    try:
         process = subprocess.Popen(
-            command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            launch.command, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            pass_fds=(result_pipe[1], beat_pipe[1]), preexec_fn=launch.before_exec,
         )  # fmt: skip
+    except OSError as error:
+        problems.append(f"the notebook runner could not start: {error}")
+        return None, ""
+    finally:
+        os.close(result_pipe[1])  # only the child holds the writing ends now
+        os.close(beat_pipe[1])
+    log = _BoundedReader(process.stdout.fileno(), MAX_LOG_CHARS, keep="tail")
+    try:
+        _wait(process, beats, limits, problems)
+    finally:
+        _kill_group(process.pid)  # in a sandbox, its end takes every process inside with it
+        process.wait()
+    for reader in (result, beats, log):
+        reader.join()
+    process.stdout.close()
+    if result.overflow:
+        problems.append(f"the run sent back more than {limits.result_bytes // 2**20} MiB")
+        return None, log.text()
+    return bytes(result.data), log.text()
+
+
+def _wait(
+    process: subprocess.Popen, beats: _BoundedReader, limits: RunLimits, problems: list[str]
+) -> None:
+    """Wait for the child; give up when it outlives the notebook's limit or stops beating."""
+    deadline = time.monotonic() + limits.notebook_seconds + BACKSTOP_SECONDS
+    while True:
         try:
-            code = process.wait(timeout=timeout)
-            if code == KERNEL_DIED:
-                problems.append("the kernel died (the notebook's process exited or crashed)")
-            elif code != 0:
-                problems.append(f"the notebook runner exited with status {code}")
+            code = process.wait(timeout=1)
         except subprocess.TimeoutExpired:
-            problems.append(f"the notebook did not finish within {timeout} seconds")
-        finally:
-            _kill_group(process.pid)  # also whatever the notebook left running
-            process.wait()
-    text = log_path.read_bytes()[-MAX_LOG_CHARS:].decode("utf-8", errors="replace")
-    return text
+            if time.monotonic() - beats.last_heard > HEARTBEAT_SECONDS:
+                problems.append("the notebook runner stopped responding (no heartbeat): the "
+                                "notebook stopped or froze it")  # fmt: skip
+                return
+            if time.monotonic() > deadline:
+                problems.append(f"the notebook did not finish within "
+                                f"{limits.notebook_seconds} seconds")  # fmt: skip
+                return
+            continue
+        if code not in (0, KERNEL_DIED):
+            problems.append(f"the notebook runner exited with status {code}")
+        return
+
+
+class _BoundedReader(threading.Thread):
+    """Drain a pipe in the background, keeping at most ``most`` bytes (the head, or the tail)."""
+
+    def __init__(self, fd: int, most: int, keep: str = "head", own: bool | None = None):
+        super().__init__(daemon=True)
+        self.fd, self.most, self.keep = fd, most, keep
+        self.data, self.overflow = bytearray(), False
+        self.last_heard = time.monotonic()
+        self._own = keep == "head" if own is None else own  # stdout's pipe is Popen's to close
+        self.start()
+
+    def run(self) -> None:
+        while chunk := os.read(self.fd, 1 << 16):
+            self.last_heard = time.monotonic()
+            self.data += chunk
+            if len(self.data) > self.most:
+                self.overflow = True
+                if self.keep == "head":
+                    del self.data[self.most :]
+                else:
+                    del self.data[: len(self.data) - self.most]
+        if self._own:
+            os.close(self.fd)
+
+    def text(self) -> str:
+        return bytes(self.data).decode("utf-8", errors="replace")
 
 
 def _kill_group(pid: int) -> None:
@@ -132,15 +249,66 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _read_executed(path: Path, problems: list[str]) -> NotebookNode | None:
-    if path.is_symlink() or not path.is_file():
+def _unpack(data: bytes | None, scratch: Path, problems: list[str]) -> RunResult:
+    """Read the tar stream the child sent: regular files only, names checked, records into
+    ``scratch/records`` for ``read_records``."""
+    if not data:
+        if not problems:
+            problems.append("the run produced no executed notebook")
+        return RunResult(notebook=None, problems=problems)
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            for member in archive:
+                if member.isfile() and _allowed_name(member.name):
+                    files[member.name] = archive.extractfile(member).read()
+    except (tarfile.TarError, OSError) as error:
+        problems.append(f"what the run sent back could not be read: {error}")
+        return RunResult(notebook=None, problems=problems)
+    outcome = _outcome(files.get("outcome.json"), problems)
+    problems.extend(outcome)
+    records_dir = scratch / "records"
+    if records_dir.exists():
+        shutil.rmtree(records_dir)
+    (records_dir / "values").mkdir(parents=True)
+    for name, content in files.items():
+        if name.startswith("records/"):
+            (records_dir / name.removeprefix("records/")).write_bytes(content)
+    result = RunResult(notebook=_read_executed(files.get("executed.ipynb"), problems),
+                       problems=problems)  # fmt: skip
+    try:
+        result.records = read_records(records_dir)
+    except StoreError as error:
+        problems.append(f"the recorded check values could not be read: {error}")
+    return result
+
+
+def _allowed_name(name: str) -> bool:
+    if name in RESULT_FILES or name == "records/records.jsonl":
+        return True
+    stem = name.removeprefix("records/values/")
+    return stem != name and stem.endswith(".npy") and stem[:-4].isdigit() and len(stem) <= 16
+
+
+def _outcome(content: bytes | None, problems: list[str]) -> list[str]:
+    """The runner's own notes on the run (timeouts, a dead kernel): a list of short strings."""
+    if content is None:
+        return ["the run produced no outcome"]
+    try:
+        notes = json.loads(content)["notes"]
+    except (ValueError, KeyError, TypeError):
+        return ["the run's outcome could not be read"]
+    if not isinstance(notes, list):
+        return ["the run's outcome could not be read"]
+    return [str(note)[:300] for note in notes[:10]]
+
+
+def _read_executed(content: bytes | None, problems: list[str]) -> NotebookNode | None:
+    if content is None:
         problems.append("the run produced no executed notebook")
         return None
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        problems.append("the executed notebook is too large")
-        return None
     try:
-        return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        return nbformat.reads(content.decode("utf-8"), as_version=4)
     except Exception as error:
         problems.append(f"the executed notebook could not be read: {error}")
         return None
@@ -149,51 +317,191 @@ def _read_executed(path: Path, problems: list[str]) -> NotebookNode | None:
 # ---------------------------------------------------------------- the child process
 
 
-def _execute(source: Path, executed: Path, cell_timeout: int) -> int:
+def _guarded_client_class():
+    """NotebookClient with an output budget, a silence watchdog and timeout bookkeeping
+    (built lazily: the grader process never needs nbclient's kernel machinery)."""
     from nbclient import NotebookClient
+
+    class GuardedClient(NotebookClient):
+        def __init__(self, *args, output_bytes: int, silent_seconds: int, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.output_left = output_bytes
+            self.silent_seconds = silent_seconds
+            self.timed_out = False
+            self.stopped_answering = False
+            self.last_heard = time.monotonic()
+
+        def process_message(self, msg, cell, cell_index):
+            self.last_heard = time.monotonic()
+            return super().process_message(msg, cell, cell_index)
+
+        def output(self, outs, msg, display_id, cell_index):
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is None or out not in outs:
+                return out
+            self.output_left -= len(json.dumps(out))
+            if self.output_left < 0:
+                outs.remove(out)
+                if self.output_left + len(json.dumps(out)) >= 0:  # the first output cut
+                    outs.append(nbformat.v4.new_output("stream", name="stderr", text=OUTPUT_CUT))
+            return out
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            self.timed_out = True
+            return await super()._async_handle_timeout(timeout, cell)
+
+        async def _async_poll_kernel_alive(self) -> None:
+            # nbclient's liveness poll, plus: silence is answered by a probe on the control
+            # channel (served by its own thread in ipykernel, so a busy kernel still answers).
+            while True:
+                await asyncio.sleep(1)
+                try:
+                    await self._async_check_alive()
+                    if time.monotonic() - self.last_heard > self.silent_seconds:
+                        if not await self.answers(self.kc.control_channel):
+                            self.stopped_answering = True
+                            raise _Wedged
+                        self.last_heard = time.monotonic()
+                except Exception:  # DeadKernelError or _Wedged: end the cell now
+                    self.task_poll_for_reply.cancel()
+                    return
+
+        async def answers(self, channel) -> bool:
+            """Whether the kernel answers a kernel_info request on ``channel`` in time."""
+            request = self.kc.session.msg("kernel_info_request")
+            channel.send(request)
+            deadline = time.monotonic() + PROBE_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    reply = await channel.get_msg(timeout=left)
+                except Exception:
+                    return False
+                if reply.get("parent_header", {}).get("msg_id") == request["header"]["msg_id"]:
+                    return True
+            return False
+
+    return GuardedClient
+
+
+class _Wedged(Exception):
+    """The kernel stopped answering."""
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])  # fmt: skip
+
+
+async def _execute_cells(notebook: NotebookNode, args: argparse.Namespace) -> list[str]:
+    """Run every code cell within the limits; returns the notes on what went wrong."""
     from nbclient.exceptions import DeadKernelError
 
-    notebook = nbformat.read(str(source), as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=cell_timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout=CELL_TIMEOUT_ERROR,
-        record_timing=False,
+    client = _guarded_client_class()(
+        notebook, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": "timed out", "traceback": []},
+        record_timing=False, shutdown_kernel="immediate", startup_timeout=60,
         resources={"metadata": {"path": os.getcwd()}},
-    )
+        output_bytes=args.output_bytes, silent_seconds=args.silent_seconds,
+    )  # fmt: skip
+    deadline = time.monotonic() + args.notebook_seconds
 
-    def save_progress(**_: object) -> None:
-        # After every cell, so a run killed for taking too long keeps what it did before.
-        _write_atomically(notebook, executed)
+    def cell_timeout(cell: NotebookNode) -> int:
+        return max(1, min(args.cell_seconds, int(deadline - time.monotonic())))
 
-    client.on_cell_executed = save_progress
-    status = 0
-    try:
-        client.execute()
-    except DeadKernelError as error:
-        print(f"the kernel died: {error}", file=sys.stderr)
-        status = KERNEL_DIED
-    _write_atomically(notebook, executed)
-    print(json.dumps({"executed": str(executed), "status": status}))
-    return status
+    client.timeout_func = cell_timeout
+    notes: list[str] = []
+    async with client.async_setup_kernel():
+        await client.async_wait_for_reply(client.kc.kernel_info())
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            if time.monotonic() >= deadline:
+                notes.append(f"the notebook ran out of its {args.notebook_seconds} s time limit")
+                break
+            client.timed_out, client.last_heard = False, time.monotonic()
+            try:
+                await client.async_execute_cell(cell, index, client.code_cells_executed + 1)
+            except DeadKernelError:
+                cell.outputs.append(_error_output("DeadKernelError", "the kernel died"))
+                notes.append(WEDGED if client.stopped_answering else DIED)
+                break
+            if client.timed_out:
+                limit = f"the cell ran longer than {args.cell_seconds} s"
+                cell.outputs.append(_error_output("CellTimeoutError", limit))
+                if not await client.answers(client.kc.shell_channel):
+                    notes.append("the kernel stopped answering after a cell ran past its "
+                                 "time limit")  # fmt: skip
+                    break
+                notes.append(f"a cell ran longer than the {args.cell_seconds} s limit")
+    return notes
 
 
-def _write_atomically(notebook: NotebookNode, path: Path) -> None:
-    partial = path.with_suffix(".partial")
-    nbformat.write(notebook, str(partial))
-    os.replace(partial, path)
+def _beat(fd: int) -> None:
+    """Tell the grader every second that this runner is alive (not stopped or frozen)."""
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(fd, b".")
+            time.sleep(1)
+
+
+def _make_undumpable() -> None:
+    """No other process of this user may read this one's memory or open its pipe (/proc)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+
+
+def _kill_everything_else() -> None:
+    """In the sandbox's own process namespace: every process but its init and this runner."""
+    with contextlib.suppress(OSError):
+        if os.getpid() != 1 and Path("/proc/1/comm").read_text().strip() == "bwrap":
+            os.kill(-1, signal.SIGKILL)
+            time.sleep(0.2)  # let the kernel reap them before the records are read
+
+
+def _result_tar(notebook: NotebookNode, notes: list[str], records: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:") as archive:
+        for name, content in [("outcome.json", json.dumps({"notes": notes}).encode()),
+                              ("executed.ipynb", nbformat.writes(notebook).encode())]:  # fmt: skip
+            entry = tarfile.TarInfo(name)
+            entry.size = len(content)
+            archive.addfile(entry, io.BytesIO(content))
+        for path in sorted(records.rglob("*")) if records.is_dir() else []:
+            if path.is_file() and not path.is_symlink():
+                archive.add(str(path), arcname=f"records/{path.relative_to(records)}")
+    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Execute one notebook (grader child process).")
-    parser.add_argument("source", type=Path)
-    parser.add_argument("executed", type=Path)
-    parser.add_argument("--cell-timeout", type=int, default=60)
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("--result-fd", type=int, required=True)
+    parser.add_argument("--heartbeat-fd", type=int)
+    parser.add_argument("--records", type=Path, default=Path("/records"))
+    parser.add_argument("--in-sandbox", action="store_true")
+    parser.add_argument("--cell-seconds", type=int, default=60)
+    parser.add_argument("--notebook-seconds", type=int, default=600)
+    parser.add_argument("--silent-seconds", type=int, default=10)
+    parser.add_argument("--output-bytes", type=int, default=4 * 2**20)
     args = parser.parse_args(argv)
-    return _execute(args.source, args.executed, args.cell_timeout)
+    _make_undumpable()
+    os.set_inheritable(args.result_fd, False)  # the kernel must not inherit the result pipe
+    if args.heartbeat_fd is not None:
+        os.set_inheritable(args.heartbeat_fd, False)
+        threading.Thread(target=_beat, args=(args.heartbeat_fd,), daemon=True).start()
+    os.environ[RECORD_ENV] = str(args.records)
+    notebook = nbformat.read(str(args.notebook), as_version=4)
+    with contextlib.suppress(OSError):  # the student's working copy holds their notebook
+        shutil.copy(args.notebook, Path.cwd() / args.notebook.name)
+    try:
+        notes = asyncio.run(_execute_cells(notebook, args))
+    except Exception as error:  # still send back what ran, with the reason it stopped
+        notes = [f"the notebook runner stopped: {type(error).__name__}: {error}"[:300]]
+    if args.in_sandbox:
+        _kill_everything_else()
+    with os.fdopen(args.result_fd, "wb") as result:
+        result.write(_result_tar(notebook, notes, args.records))
+    return KERNEL_DIED if any("kernel" in note for note in notes) else 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from autograder.notebooks import graded_name, read_notebook, reference_solutions
 from autograder.release import partial_solutions
 from rnncourse.compare import same_failure
 from rnncourse.store import cell_of, read_records, read_reference
+from tests import redteam
 from tests.conftest import grade_folder, solved_notebook, write_submission
 
 # Written by outsiders from ../shared/EXERCISES.md alone: tests/submissions.py and, one per
@@ -41,6 +43,8 @@ ASSIGNMENTS = assignment_names()
 HIDDEN_STATE = "02_hidden_state"
 CELL_TIMEOUT = 8
 TOTAL_TIMEOUT = 45
+SILENT_TIMEOUT = 4
+REDTEAM = (redteam.NUMPY, redteam.TORCH)  # a numpy and a torch assignment
 
 # An independent, correct implementation in another style (einsum, stacking, loops).
 ALTERNATIVE_02 = {
@@ -179,6 +183,8 @@ class Batch:
     submissions: Path
     mistakes: list[Mistake]
     bugs: dict[str, dict[str, str]]
+    context: redteam.Context | None = None
+    cell_timeout: int = CELL_TIMEOUT
 
     def result(self, student: str) -> StudentResult:
         return next(r for r in self.report.students if r.student == student)
@@ -241,9 +247,12 @@ def graded_batch(name: str, tmp_path_factory) -> Batch:
     if name == HIDDEN_STATE:
         write_hidden_state_extras(assignment, root)
     workdir = tmp_path_factory.mktemp(f"grading-{name}")
+    context = redteam.Context(root, workdir, marker=f"redteam{uuid.uuid4().hex[:12]}")
+    if name in REDTEAM and redteam.SANDBOXED:  # never run hostile code unsandboxed
+        redteam.write_redteam(assignment, root, context)
     report = grade_folder(assignment, root, workdir, cell_timeout=CELL_TIMEOUT,
-                          total_timeout=TOTAL_TIMEOUT)  # fmt: skip
-    _BATCHES[name] = Batch(assignment, report, root, mistakes, bugs)
+                          total_timeout=TOTAL_TIMEOUT, silent_timeout=SILENT_TIMEOUT)  # fmt: skip
+    _BATCHES[name] = Batch(assignment, report, root, mistakes, bugs, context)
     return _BATCHES[name]
 
 
@@ -411,10 +420,9 @@ class HiddenStateTests(BatchTests):
 
 
 for _name in ASSIGNMENTS:
-    _base = HiddenStateTests if _name == HIDDEN_STATE else BatchTests
-    globals()[f"TestBatch_{_name}"] = type(
-        f"TestBatch_{_name}", (_base,), {"assignment_name": _name}
-    )
+    _bases = (HiddenStateTests if _name == HIDDEN_STATE else BatchTests,)
+    _bases += (redteam.RedTeamTests,) if _name in REDTEAM else ()
+    globals()[f"TestBatch_{_name}"] = type(f"TestBatch_{_name}", _bases, {"assignment_name": _name})
 
 
 def test_grading_twice_gives_the_same_csv_and_gradebook(assignment, tmp_path):

@@ -1,0 +1,281 @@
+"""The sandbox every submission runs in: bubblewrap, resource limits, and what is staged inside.
+
+A student's notebook runs (with the notebook executor, so no kernel port crosses the boundary)
+in a bubblewrap sandbox that sees:
+
+* the system (``/usr``), the Python installation and the course's virtual environment, read-only;
+* ``/course``: a staged copy of the course packages the notebook imports (``rnncourse``,
+  ``mytorch``) and the runner, read-only; never ``solutions/``, the reference store, the
+  gradebook or another student's files, which live elsewhere on the grader's disk;
+* ``/input``: the one notebook to run, read-only;
+* size-limited RAM disks (tmpfs) for the working copy (``/submission``), a fresh HOME and /tmp,
+  which vanish with the sandbox, so nothing a notebook writes survives it or fills the disk;
+* no network at all (``--unshare-net``: not even the host's loopback), its own process, IPC and
+  hostname namespaces, a fresh environment (``--clearenv``), a session of its own (no terminal
+  injection), and ``--die-with-parent``: a grader that dies takes the sandbox with it.
+
+Resource limits apply to every process inside: address space, file size, core dumps and (where
+the grader may create a control group) memory and process count of the submission as a whole;
+``RLIMIT_NPROC`` backs up the process count where no control group can be made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from autograder.course import REPO_ROOT, InstructorError
+from autograder.runner import Launch, RunLimits
+
+MiB = 2**20
+GiB = 2**30
+SANDBOX_UID = 1000  # the student's user id inside the sandbox (a user namespace of its own)
+COURSE_PACKAGES = ("rnncourse", "mytorch")
+SANDBOX_PATHS = {"course": "/course", "input": "/input", "work": "/submission",
+                 "home": "/home/student", "records": "/records"}  # fmt: skip
+NO_BUBBLEWRAP = (
+    "bubblewrap (bwrap) is not installed or cannot create a sandbox here, so student code would "
+    "run with your permissions: it could read the solutions and the gradebook, and change any "
+    "file you can. Install it (Debian/Ubuntu: apt-get install bubblewrap) or, only for code you "
+    "trust, pass --unsafe-no-sandbox."
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. The defaults suit a class; tests scale the times down."""
+
+    cell_seconds: int = 60  # one cell; a slow honest cell of the reference takes < 10 s
+    notebook_seconds: int = 600  # the whole notebook (catches many cells each under the limit)
+    silent_seconds: int = 10  # no output and no answer to a probe for this long: a dead kernel
+    memory_bytes: int = 4 * GiB  # address space of each process (torch needs ~1.5 GiB)
+    memory_total_bytes: int = 6 * GiB  # all processes together (control group, where possible)
+    processes: int = 256  # processes and threads of the submission (torch starts a few per core)
+    file_bytes: int = 256 * MiB  # the largest file a process may write
+    disk_bytes: int = 512 * MiB  # each RAM disk: working copy, HOME, /tmp
+    output_bytes: int = 4 * MiB  # notebook outputs kept (text and images); the rest is cut
+    result_bytes: int = 256 * MiB  # what the sandbox may send back (executed notebook, records)
+
+    def describe(self) -> str:
+        return (
+            f"{self.cell_seconds} s per cell, {self.notebook_seconds} s per notebook, "
+            f"{self.memory_bytes // GiB} GiB per process, {self.processes} processes, "
+            f"{self.file_bytes // MiB} MiB per file, {self.disk_bytes // MiB} MiB per RAM disk"
+        )
+
+
+@cache
+def bubblewrap_works() -> bool:
+    """True when ``bwrap`` exists and can create the namespaces the sandbox needs."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False
+    probe = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    return False
+
+
+def require_sandbox(unsafe_no_sandbox: bool) -> bool:
+    """Whether to sandbox; refuses (InstructorError) when bubblewrap is missing and the
+    instructor did not ask explicitly for unsandboxed grading."""
+    if bubblewrap_works():
+        return True
+    if unsafe_no_sandbox:
+        return False
+    raise InstructorError(NO_BUBBLEWRAP)
+
+
+def stage_support(dest: Path) -> Path:
+    """Copy what a notebook may import from the course into ``dest`` (mounted at /course):
+    the course packages' Python files and the runner; nothing else of the repository."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    for package in COURSE_PACKAGES:
+        shutil.copytree(
+            REPO_ROOT / package, dest / package,
+            ignore=lambda folder, names: [n for n in names if not (
+                n.endswith(".py") or (Path(folder) / n).is_dir()) or n == "__pycache__"],
+        )  # fmt: skip
+    (dest / "autograder").mkdir()
+    (dest / "autograder" / "__init__.py").write_text('"""The runner, staged into a sandbox."""\n')
+    shutil.copy2(REPO_ROOT / "autograder" / "runner.py", dest / "autograder" / "runner.py")
+    return dest
+
+
+def _system_mounts() -> list[str]:
+    """/usr read-only, and the merged-/usr links (or read-only copies) of /bin, /lib, ..."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ("ld.so.cache", "localtime", "nsswitch.conf"):
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _python_mounts() -> list[str]:
+    """The Python installation and the virtual environment, read-only at their own paths."""
+    args = []
+    for root in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}):
+        if not str(root).startswith("/usr/"):
+            args += ["--ro-bind", str(root), str(root)]
+    if Path(sys.prefix) != Path(sys.prefix).resolve():  # a venv reached through a link
+        args += ["--symlink", str(Path(sys.prefix).resolve()), str(Path(sys.prefix))]
+    return args
+
+
+def sandbox_environment() -> dict[str, str]:
+    """The whole environment inside: nothing of the grader's own (tokens, paths, proxies)."""
+    bin_dir = str(Path(sys.executable).parent)
+    home = SANDBOX_PATHS["home"]
+    return {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": home,
+        "USER": "student",
+        "LOGNAME": "student",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.config/matplotlib",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
+        "PYTHONPATH": SANDBOX_PATHS["course"],
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "OMP_NUM_THREADS": "1",  # one submission, one core: parallel graders share the rest
+    }
+
+
+def bwrap_command(inner: list[str], support: Path, input_dir: Path, limits: Limits) -> list[str]:
+    """The bubblewrap command line that runs ``inner`` (the runner) inside the sandbox."""
+    uid = str(SANDBOX_UID)
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--uid", uid, "--gid", uid, "--hostname", "sandbox"]  # fmt: skip
+    args += _system_mounts() + _python_mounts()
+    args += ["--ro-bind", str(support), SANDBOX_PATHS["course"],
+             "--ro-bind", str(input_dir), SANDBOX_PATHS["input"],
+             "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
+    for place in ("/tmp", SANDBOX_PATHS["work"], SANDBOX_PATHS["home"], SANDBOX_PATHS["records"]):
+        args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", place]
+    args += ["--remount-ro", "/"]  # the sandbox's own root: no new top-level files
+    for name, value in sandbox_environment().items():
+        args += ["--setenv", name, value]
+    return [*args, "--chdir", SANDBOX_PATHS["work"], "--", *inner]
+
+
+class ControlGroup:
+    """A control group for one submission (memory and process count of all its processes), made
+    where this grader may (root, or a delegated cgroup v2 subtree); otherwise a no-op."""
+
+    def __init__(self, limits: Limits):
+        self.folders: list[Path] = []
+        name = f"rnncourse-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        settings = {
+            "pids": {"pids.max": str(limits.processes)},
+            "memory": {"memory.limit_in_bytes": str(limits.memory_total_bytes)},
+        }
+        for controller, files in settings.items():
+            parent = _v1_parent(controller)
+            if parent is None:
+                continue
+            with contextlib.suppress(OSError):
+                folder = parent / name
+                folder.mkdir()
+                self.folders.append(folder)
+                for file, value in files.items():
+                    (folder / file).write_text(value)
+
+    @property
+    def counts_processes(self) -> bool:
+        return any(folder.parent.name == "pids" or "pids" in folder.parts for folder in
+                   self.folders)  # fmt: skip
+
+    def join(self) -> None:
+        """Move the calling process into the group (run in the child, before exec)."""
+        for folder in self.folders:
+            with contextlib.suppress(OSError):
+                (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        for folder in self.folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _v1_parent(controller: str) -> Path | None:
+    """This process's own cgroup v1 folder for ``controller``, if it is writable."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(","):
+                folder = Path("/sys/fs/cgroup") / controller / path.lstrip("/")
+                if os.access(folder, os.W_OK):
+                    return folder
+    return None
+
+
+def set_rlimits(limits: Limits, count_processes: bool) -> None:
+    """Per-process limits, inherited by everything the sandbox starts (run before exec).
+    ``count_processes``: also RLIMIT_NPROC, the fallback where no control group counts them
+    (it counts every process of this user, and none at all for root)."""
+    settings = [
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_FSIZE, limits.file_bytes),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    if count_processes:
+        settings.append((resource.RLIMIT_NPROC, limits.processes))
+    for kind, value in settings:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(kind, (value, value))
+
+
+class Sandbox:
+    """Starts each run of the notebook runner inside bubblewrap, with the limits applied."""
+
+    def __init__(self, support: Path, limits: Limits):
+        self.support, self.limits = support, limits
+        self.bwrap = shutil.which("bwrap") or "bwrap"
+
+    def run_limits(self) -> RunLimits:
+        limits = self.limits
+        return RunLimits(limits.cell_seconds, limits.notebook_seconds, limits.silent_seconds,
+                         limits.output_bytes, limits.result_bytes)  # fmt: skip
+
+    def launch(self, options: list[str], input_dir: Path) -> Launch:
+        group = ControlGroup(self.limits)
+        notebook = f"{SANDBOX_PATHS['input']}/notebook.ipynb"
+        inner = [sys.executable, "-m", "autograder.runner", notebook,
+                 "--in-sandbox", "--records", SANDBOX_PATHS["records"], *options]  # fmt: skip
+        command = bwrap_command(inner, self.support, input_dir, self.limits)
+        command[0] = self.bwrap
+
+        def before_exec() -> None:
+            set_rlimits(self.limits, count_processes=not group.counts_processes)
+            group.join()
+
+        return Launch(command, input_dir, {"PATH": "/usr/bin:/bin"}, before_exec, {"group": group})
+
+    def finish(self, launch: Launch) -> None:
+        group: ControlGroup = launch.state["group"]
+        for _ in range(50):  # the kernel reaps the sandbox's processes in a moment
+            group.remove()
+            group.folders = [folder for folder in group.folders if folder.exists()]
+            if not group.folders:
+                return
+            time.sleep(0.05)
