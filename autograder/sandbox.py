@@ -166,12 +166,14 @@ def bwrap_command(inner: list[str], support: Path, input_dir: Path, limits: Limi
     uid = str(SANDBOX_UID)
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--uid", uid, "--gid", uid, "--hostname", "sandbox"]  # fmt: skip
+    # The RAM disks first: a checkout or a grading folder under /tmp is then bound on top of
+    # the sandbox's own /tmp instead of being hidden by it.
+    for place in ("/tmp", SANDBOX_PATHS["work"], SANDBOX_PATHS["home"], SANDBOX_PATHS["records"]):
+        args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", place]
     args += _system_mounts() + _python_mounts()
     args += ["--ro-bind", str(support), SANDBOX_PATHS["course"],
              "--ro-bind", str(input_dir), SANDBOX_PATHS["input"],
              "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
-    for place in ("/tmp", SANDBOX_PATHS["work"], SANDBOX_PATHS["home"], SANDBOX_PATHS["records"]):
-        args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", place]
     args += ["--remount-ro", "/"]  # the sandbox's own root: no new top-level files
     for name, value in sandbox_environment().items():
         args += ["--setenv", name, value]
