@@ -198,13 +198,24 @@ def locate_notebook(folder: Path, assignment: Assignment) -> tuple[Path | None, 
     places = [folder, folder / assignment.name]
     for place in places:
         candidate = place / assignment.notebook_name
-        if candidate.is_file() and not candidate.is_symlink():
+        if _inside(candidate, folder):
             return candidate, []
     for place in places:
-        found = [p for p in place.glob("*.ipynb") if p.is_file() and not p.is_symlink()]
+        found = [p for p in place.glob("*.ipynb") if _inside(p, folder)]
         if len(found) == 1:
             return found[0], [f"graded {found[0].name} as {assignment.notebook_name}"]
     return None, []
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """A regular file that really lies in the student's folder: no link on the way (a linked
+    folder could lead the grader, which runs outside the sandbox, to the solutions)."""
+    if folder.is_symlink() or not path.is_file():
+        return False
+    parts = path.relative_to(folder).parts
+    if any((folder.joinpath(*parts[: i + 1])).is_symlink() for i in range(len(parts))):
+        return False
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def stage_submission(source: Path | None, dest_dir: Path, assignment: Assignment) -> list[str]:

@@ -650,6 +650,7 @@ BROKEN_FILES = {
         },
     ),
     "rt_np_empty_folder": ("an empty folder", {}),
+    "rt_np_linked_solutions": ("its assignment folder is a link to solutions/", {}),
     "rt_np_two_renamed": (
         "two notebooks, neither with the assignment's name",
         {"copy 1.ipynb": "{}", "copy 2.ipynb": "{}"},
@@ -710,6 +711,7 @@ def write_redteam(assignment: Assignment, root: Path, ctx: Context) -> None:
             (root / student).mkdir()
             for name, content in files.items():
                 (root / student / name).write_text(content)
+        (root / "rt_np_linked_solutions" / assignment.name).symlink_to(assignment.source_dir)
 
 
 def leftovers(marker: str) -> list[str]:
