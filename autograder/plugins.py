@@ -20,7 +20,7 @@ from traitlets import Enum, Integer, Unicode
 
 from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata
 from autograder.review import code_flags, record_flags, withhold_unconfirmed
-from autograder.runner import RunLimits, run_notebook
+from autograder.runner import run_notebook
 from autograder.sandbox import Limits, Sandbox, require_sandbox, stage_support
 from rnncourse.compare import Verdict
 from rnncourse.store import MistakeValues, Record, ReferenceSet, cell_of, read_reference
@@ -167,11 +167,9 @@ class CheckedExecute(NbGraderPreprocessor):
         "with the grader's permissions (--unsafe-no-sandbox; only for code you trust)",
     ).tag(config=True)  # fmt: skip
 
-    def _sandbox(self) -> Sandbox | None:
+    def _sandbox(self, limits: Limits) -> Sandbox | None:
         if not require_sandbox(unsafe_no_sandbox=self.sandbox == "none"):
             return None
-        limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.total_timeout,
-                        silent_seconds=self.silent_timeout)  # fmt: skip
         root = Path(self.scratch_root).resolve()
         if root not in _SUPPORT:  # staged afresh by each grader process, before any run
             _SUPPORT[root] = stage_support(root / "support")
@@ -184,12 +182,10 @@ class CheckedExecute(NbGraderPreprocessor):
         assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
         reference = load_reference(Path(self.reference_root) / assignment)
         scratch = Path(self.scratch_root) / student / assignment / notebook
-        sandbox = self._sandbox()
-        if sandbox is not None:
-            result = run_notebook(nb, scratch, sandbox.run_limits(), sandbox=sandbox)
-        else:
-            limits = RunLimits(self.cell_timeout, self.total_timeout, self.silent_timeout)
-            result = run_notebook(nb, scratch, limits, workdir=scratch / "work")
+        limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.total_timeout,
+                        silent_seconds=self.silent_timeout)  # fmt: skip
+        sandbox = self._sandbox(limits)
+        result = run_notebook(nb, scratch, limits, sandbox=sandbox)
         for problem in result.problems:
             self.log.warning("%s/%s: %s", student, notebook, problem)
         flags, tampering = code_flags(nb)  # before outputs: only the student's own cells

@@ -52,6 +52,10 @@ PROBE_SECONDS = 5  # a live kernel answers kernel_info within this time, even wh
 HEARTBEAT_SECONDS = 15  # a runner silent this long was stopped or frozen by the notebook
 BACKSTOP_SECONDS = 60  # beyond the notebook's limit, for the runner's own start and finish
 RESULT_FILES = ("outcome.json", "executed.ipynb")
+# Set in every child's environment, sandboxed or not: the same locale, plots without a screen,
+# reproducible hashing, and no debugger warnings in the notebook's output.
+CHILD_ENV = {"LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}  # fmt: skip
 WEDGED = "the kernel stopped answering (no output and no answer to a probe)"
 DIED = "the kernel died (the notebook's process exited or crashed)"
 OUTPUT_CUT = "[grader] output cut here: the notebook printed more than the grader keeps\n"
@@ -59,13 +63,13 @@ OUTPUT_CUT = "[grader] output cut here: the notebook printed more than the grade
 
 @dataclass(frozen=True)
 class RunLimits:
-    """The runner's own limits (the sandbox adds memory, processes and disk)."""
+    """The runner's own limits (``sandbox.Limits`` adds memory, processes and disk)."""
 
-    cell_seconds: int = 60
-    notebook_seconds: int = 600
-    silent_seconds: int = 10
-    output_bytes: int = 4 * 2**20
-    result_bytes: int = 256 * 2**20
+    cell_seconds: int = 60  # one cell; a slow honest cell of the reference takes < 10 s
+    notebook_seconds: int = 600  # the whole notebook (catches many cells each under the limit)
+    silent_seconds: int = 10  # no output and no answer to a probe for this long: a dead kernel
+    output_bytes: int = 4 * 2**20  # notebook outputs kept (text and images); the rest is cut
+    result_bytes: int = 256 * 2**20  # what a run may send back (executed notebook, records)
 
 
 @dataclass
@@ -142,10 +146,7 @@ def _unsandboxed_launch(options: list[str], scratch: Path, workdir: Path | None)
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
         "HOME": str(scratch / "home"),
         "TMPDIR": str(scratch / "tmp"),
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "PYTHONHASHSEED": "0",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        **CHILD_ENV,
     }
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "PYTHONPATH"):
         if name in os.environ:

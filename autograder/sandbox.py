@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from autograder.course import REPO_ROOT, InstructorError
-from autograder.runner import Launch, RunLimits
+from autograder.runner import CHILD_ENV, Launch, RunLimits
 
 MiB = 2**20
 GiB = 2**30
@@ -51,26 +51,15 @@ NO_BUBBLEWRAP = (
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What one submission may use. The defaults suit a class; tests scale the times down."""
+class Limits(RunLimits):
+    """What one submission may use: the runner's own limits (time, silence, output, results)
+    and what the sandbox enforces. The defaults suit a class; tests scale the times down."""
 
-    cell_seconds: int = 60  # one cell; a slow honest cell of the reference takes < 10 s
-    notebook_seconds: int = 600  # the whole notebook (catches many cells each under the limit)
-    silent_seconds: int = 10  # no output and no answer to a probe for this long: a dead kernel
     memory_bytes: int = 4 * GiB  # address space of each process (torch needs ~1.5 GiB)
     memory_total_bytes: int = 6 * GiB  # all processes together (control group, where possible)
     processes: int = 256  # processes and threads of the submission (torch starts a few per core)
     file_bytes: int = 256 * MiB  # the largest file a process may write
     disk_bytes: int = 512 * MiB  # each RAM disk: working copy, HOME, /tmp
-    output_bytes: int = 4 * MiB  # notebook outputs kept (text and images); the rest is cut
-    result_bytes: int = 256 * MiB  # what the sandbox may send back (executed notebook, records)
-
-    def describe(self) -> str:
-        return (
-            f"{self.cell_seconds} s per cell, {self.notebook_seconds} s per notebook, "
-            f"{self.memory_bytes // GiB} GiB per process, {self.processes} processes, "
-            f"{self.file_bytes // MiB} MiB per file, {self.disk_bytes // MiB} MiB per RAM disk"
-        )
 
 
 @cache
@@ -147,16 +136,13 @@ def sandbox_environment() -> dict[str, str]:
         "USER": "student",
         "LOGNAME": "student",
         "TMPDIR": "/tmp",
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
+        **CHILD_ENV,
         "MPLCONFIGDIR": f"{home}/.config/matplotlib",
         "IPYTHONDIR": f"{home}/.ipython",
         "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
         "PYTHONPATH": SANDBOX_PATHS["course"],
         "PYTHONNOUSERSITE": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "OMP_NUM_THREADS": "1",  # one submission, one core: parallel graders share the rest
     }
 
@@ -191,6 +177,7 @@ class ControlGroup:
             "pids": {"pids.max": str(limits.processes)},
             "memory": {"memory.limit_in_bytes": str(limits.memory_total_bytes)},
         }
+        self.counts_processes = False  # a pids group exists: RLIMIT_NPROC is not needed
         for controller, files in settings.items():
             parent = _v1_parent(controller)
             if parent is None:
@@ -201,11 +188,7 @@ class ControlGroup:
                 self.folders.append(folder)
                 for file, value in files.items():
                     (folder / file).write_text(value)
-
-    @property
-    def counts_processes(self) -> bool:
-        return any(folder.parent.name == "pids" or "pids" in folder.parts for folder in
-                   self.folders)  # fmt: skip
+                self.counts_processes |= controller == "pids"
 
     def join(self) -> None:
         """Move the calling process into the group (run in the child, before exec)."""
@@ -253,11 +236,6 @@ class Sandbox:
     def __init__(self, support: Path, limits: Limits):
         self.support, self.limits = support, limits
         self.bwrap = shutil.which("bwrap") or "bwrap"
-
-    def run_limits(self) -> RunLimits:
-        limits = self.limits
-        return RunLimits(limits.cell_seconds, limits.notebook_seconds, limits.silent_seconds,
-                         limits.output_bytes, limits.result_bytes)  # fmt: skip
 
     def launch(self, options: list[str], input_dir: Path) -> Launch:
         group = ControlGroup(self.limits)

@@ -503,14 +503,14 @@ def _cases() -> list[Case]:
                 "lying_array",
                 "tampering",
                 "returns ndarray subclasses that claim equality",
-                code=_placeholder("LYING_ARRAY"),
+                code=LYING_ARRAY,
                 where="end",
             )
             add(
                 "nan_broadcast",
                 "tampering",
                 "returns NaN and arrays that broadcast",
-                code=_placeholder("NAN_AND_BROADCAST"),
+                code=NAN_AND_BROADCAST,
                 where="end",
             )
             add(
@@ -601,7 +601,7 @@ def _cases() -> list[Case]:
                 "lying_tensor",
                 "tampering",
                 "returns Tensor subclasses that claim equality",
-                code=_placeholder("LYING_TENSOR"),
+                code=LYING_TENSOR,
                 where="end",
             )
             add("torch_memory", "resources", "allocates a 16 GiB tensor", code=TORCH_MEMORY)
@@ -614,11 +614,6 @@ def _cases() -> list[Case]:
                 hostile=False,
             )
     return cases
-
-
-def _placeholder(name: str) -> str:
-    """Code that redefines the unimplemented functions: filled in per case (``targets``)."""
-    return globals()[name]
 
 
 CASES = _cases()
@@ -715,7 +710,8 @@ def write_redteam(assignment: Assignment, root: Path, ctx: Context) -> None:
 
 
 def leftovers(marker: str) -> list[str]:
-    """Processes whose command line carries the marker (daemons that outlived the sandbox)."""
+    """Processes whose command line carries ``marker`` (daemons that outlived the sandbox, or a
+    sandbox whose command names a grading folder), other than the tests themselves."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

@@ -50,20 +50,6 @@ def grade_command(folder: Path, workdir: Path) -> list[str]:
             "--workdir", str(workdir), "--csv", str(workdir / "grades.csv"), *LIMITS]  # fmt: skip
 
 
-def sandboxes_under(path: Path) -> list[str]:
-    """Running processes whose command line names ``path`` (bwrap names its scratch folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if str(path) in command and "pytest" not in command:
-                found.append(command[:200])
-    return found
-
-
 @pytest.fixture(scope="module")
 def submissions(tmp_path_factory) -> tuple[Path, str]:
     """Honest work, a partial one and one that leaves daemons behind (with a marker)."""
@@ -105,7 +91,7 @@ def test_a_grader_killed_mid_batch_leaves_nothing_and_reruns_to_the_same_gradebo
     grader.send_signal(kill)
     grader.wait(timeout=60)
     time.sleep(1)
-    assert sandboxes_under(workdir) == [], "a sandbox outlived its grader"
+    assert redteam.leftovers(str(workdir)) == [], "a sandbox outlived its grader"
     assert redteam.leftovers(marker) == [], "a student's daemon outlived its grader"
     subprocess.run(grade_command(folder, workdir), check=True, capture_output=True, timeout=600)
     csv_text, content = undisturbed
