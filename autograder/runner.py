@@ -266,8 +266,7 @@ def _unpack(data: bytes | None, scratch: Path, problems: list[str]) -> RunResult
     except (tarfile.TarError, OSError) as error:
         problems.append(f"what the run sent back could not be read: {error}")
         return RunResult(notebook=None, problems=problems)
-    outcome = _outcome(files.get("outcome.json"), problems)
-    problems.extend(outcome)
+    problems.extend(_outcome(files.get("outcome.json")))
     records_dir = scratch / "records"
     if records_dir.exists():
         shutil.rmtree(records_dir)
@@ -291,7 +290,7 @@ def _allowed_name(name: str) -> bool:
     return stem != name and stem.endswith(".npy") and stem[:-4].isdigit() and len(stem) <= 16
 
 
-def _outcome(content: bytes | None, problems: list[str]) -> list[str]:
+def _outcome(content: bytes | None) -> list[str]:
     """The runner's own notes on the run (timeouts, a dead kernel): a list of short strings."""
     if content is None:
         return ["the run produced no outcome"]
