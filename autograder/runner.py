@@ -23,17 +23,25 @@ notebook with nbclient, the check API in recording mode, and guards the run:
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":
+    # jsonschema, imported by nbformat, compiles an IRI grammar at import (0.9 s of CPU) for a
+    # format check that notebook validation never uses. The runner starts once per notebook,
+    # so it goes without: jsonschema skips that check when the module cannot be imported.
+    sys.modules.setdefault("rfc3987_syntax", None)
+
 import argparse
 import asyncio
 import contextlib
 import ctypes
 import io
+import itertools
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import threading
 import time
@@ -81,6 +89,9 @@ class RunResult:
     problems: list[str] = field(default_factory=list)  # why the run is not to be trusted fully
     log: str = ""
     seconds: float = 0.0
+    # Where the time went, for benchmarks (as the runner reported it; never used for grades):
+    # "start" (sandbox, Python and imports), "kernel" (kernel start), "cells", "finish".
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def run_notebook(
@@ -122,6 +133,7 @@ def run_notebook(
             sandbox.finish(launch)
     run = _unpack(result, scratch, problems)
     run.log, run.seconds = log, time.monotonic() - started
+    run.phases = _phases(run.phases, started, started + run.seconds)
     return run
 
 
@@ -266,7 +278,8 @@ def _unpack(data: bytes | None, scratch: Path, problems: list[str]) -> RunResult
     except (tarfile.TarError, OSError) as error:
         problems.append(f"what the run sent back could not be read: {error}")
         return RunResult(notebook=None, problems=problems)
-    problems.extend(_outcome(files.get("outcome.json")))
+    notes, marks = _outcome(files.get("outcome.json"))
+    problems.extend(notes)
     records_dir = scratch / "records"
     if records_dir.exists():
         shutil.rmtree(records_dir)
@@ -275,12 +288,23 @@ def _unpack(data: bytes | None, scratch: Path, problems: list[str]) -> RunResult
         if name.startswith("records/"):
             (records_dir / name.removeprefix("records/")).write_bytes(content)
     result = RunResult(notebook=_read_executed(files.get("executed.ipynb"), problems),
-                       problems=problems)  # fmt: skip
+                       problems=problems, phases=marks)  # fmt: skip
     try:
         result.records = read_records(records_dir)
     except StoreError as error:
         problems.append(f"the recorded check values could not be read: {error}")
     return result
+
+
+def _phases(marks: dict[str, float], started: float, ended: float) -> dict[str, float]:
+    """Durations from the runner's time marks (CLOCK_MONOTONIC is shared with the sandbox);
+    marks that are missing or out of order give no durations."""
+    names = ("main", "kernel", "cells")
+    points = [started] + [marks.get(name) for name in names] + [ended]
+    if not all(isinstance(p, float) for p in points) or points != sorted(points):
+        return {}
+    durations = [later - earlier for earlier, later in itertools.pairwise(points)]
+    return dict(zip(("start", "kernel", "cells", "finish"), durations, strict=True))
 
 
 def _allowed_name(name: str) -> bool:
@@ -290,17 +314,21 @@ def _allowed_name(name: str) -> bool:
     return stem != name and stem.endswith(".npy") and stem[:-4].isdigit() and len(stem) <= 16
 
 
-def _outcome(content: bytes | None) -> list[str]:
-    """The runner's own notes on the run (timeouts, a dead kernel): a list of short strings."""
+def _outcome(content: bytes | None) -> tuple[list[str], dict[str, float]]:
+    """The runner's own notes on the run (timeouts, a dead kernel), a list of short strings,
+    and its time marks (floats only; used for benchmarks, never for grades)."""
     if content is None:
-        return ["the run produced no outcome"]
+        return ["the run produced no outcome"], {}
     try:
-        notes = json.loads(content)["notes"]
-    except (ValueError, KeyError, TypeError):
-        return ["the run's outcome could not be read"]
+        outcome = json.loads(content)
+        notes, marks = outcome["notes"], outcome.get("marks", {})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ["the run's outcome could not be read"], {}
     if not isinstance(notes, list):
-        return ["the run's outcome could not be read"]
-    return [str(note)[:300] for note in notes[:10]]
+        return ["the run's outcome could not be read"], {}
+    marks = {str(k): v for k, v in marks.items() if isinstance(v, float)} if isinstance(
+        marks, dict) else {}  # fmt: skip
+    return [str(note)[:300] for note in notes[:10]], marks
 
 
 def _read_executed(content: bytes | None, problems: list[str]) -> NotebookNode | None:
@@ -392,8 +420,11 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
                                   traceback=[f"{ename}: {evalue}"])  # fmt: skip
 
 
-async def _execute_cells(notebook: NotebookNode, args: argparse.Namespace) -> list[str]:
-    """Run every code cell within the limits; returns the notes on what went wrong."""
+async def _execute_cells(
+    notebook: NotebookNode, args: argparse.Namespace, marks: dict[str, float]
+) -> list[str]:
+    """Run every code cell within the limits; returns the notes on what went wrong. Notes the
+    time the kernel was ready and the cells were done in ``marks``."""
     from nbclient.exceptions import DeadKernelError
 
     client = _guarded_client_class()(
@@ -412,6 +443,7 @@ async def _execute_cells(notebook: NotebookNode, args: argparse.Namespace) -> li
     notes: list[str] = []
     async with client.async_setup_kernel():
         await client.async_wait_for_reply(client.kc.kernel_info())
+        marks["kernel"] = time.monotonic()
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
@@ -433,6 +465,7 @@ async def _execute_cells(notebook: NotebookNode, args: argparse.Namespace) -> li
                                  "time limit")  # fmt: skip
                     break
                 notes.append(f"a cell ran longer than the {args.cell_seconds} s limit")
+        marks["cells"] = time.monotonic()
     return notes
 
 
@@ -458,10 +491,13 @@ def _kill_everything_else() -> None:
             time.sleep(0.2)  # let the kernel reap them before the records are read
 
 
-def _result_tar(notebook: NotebookNode, notes: list[str], records: Path) -> bytes:
+def _result_tar(
+    notebook: NotebookNode, notes: list[str], marks: dict[str, float], records: Path
+) -> bytes:
     buffer = io.BytesIO()
+    outcome = json.dumps({"notes": notes, "marks": marks}).encode()
     with tarfile.open(fileobj=buffer, mode="w:") as archive:
-        for name, content in [("outcome.json", json.dumps({"notes": notes}).encode()),
+        for name, content in [("outcome.json", outcome),
                               ("executed.ipynb", nbformat.writes(notebook).encode())]:  # fmt: skip
             entry = tarfile.TarInfo(name)
             entry.size = len(content)
@@ -484,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--silent-seconds", type=int, default=10)
     parser.add_argument("--output-bytes", type=int, default=4 * 2**20)
     args = parser.parse_args(argv)
+    marks = {"main": time.monotonic()}
     _make_undumpable()
     os.set_inheritable(args.result_fd, False)  # the kernel must not inherit the result pipe
     if args.heartbeat_fd is not None:
@@ -494,13 +531,13 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(OSError):  # the student's working copy holds their notebook
         shutil.copy(args.notebook, Path.cwd() / args.notebook.name)
     try:
-        notes = asyncio.run(_execute_cells(notebook, args))
+        notes = asyncio.run(_execute_cells(notebook, args, marks))
     except Exception as error:  # still send back what ran, with the reason it stopped
         notes = [f"the notebook runner stopped: {type(error).__name__}: {error}"[:300]]
     if args.in_sandbox:
         _kill_everything_else()
     with os.fdopen(args.result_fd, "wb") as result:
-        result.write(_result_tar(notebook, notes, args.records))
+        result.write(_result_tar(notebook, notes, marks, args.records))
     return KERNEL_DIED if any("kernel" in note for note in notes) else 0
 
 
