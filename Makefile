@@ -19,6 +19,7 @@ all: book grade-demo ## README command 1: build the book and grade the sample su
 	@echo "Book:      $(CURDIR)/_build/html/index.html"
 	@echo "Grades:    $(CURDIR)/autograder/work/<assignment>/grades.csv"
 	@echo "Feedback:  $(CURDIR)/autograder/work/<assignment>/feedback/<student>/"
+	@for a in $(ASSIGNMENTS); do echo "Report:    $(CURDIR)/autograder/work/$$a/report.html"; done
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "Creating the environment in $(VENV) ..."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def _assignments(names: list[str]) -> list:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.grading import grade
+    from autograder.gradebook import describe
+    from autograder.grading import Shard, grade
 
     report = grade(
         args.assignment,
@@ -29,14 +31,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout,
         total_timeout=args.total_timeout,
         unsafe_no_sandbox=args.unsafe_no_sandbox,
+        workers=args.workers,
+        db_url=args.db_url,
+        shard=Shard.parse(args.shard) if args.shard else None,
     )
     print()
     print(report.summary())
     print()
-    print(f"gradebook: {report.workdir / 'gradebook.db'}")
+    print(f"gradebook: {describe(args.db_url) if args.db_url else report.workdir / 'gradebook.db'}")
     print(f"feedback:  {report.workdir / 'feedback'}/<student>/{report.assignment}/")
     if args.csv:
         print(f"csv:       {Path(args.csv).resolve()}")
+    print(f"report:    {report.report_path}")
     if not report.sandboxed:
         print(UNSANDBOXED_NOTE, file=sys.stderr)
     if report.skipped:
@@ -60,6 +66,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from autograder.grading import export_csv
+
+    count = export_csv(args.assignment, args.db_url, Path(args.csv))
+    print(f"{count} students of {args.assignment} -> {Path(args.csv).resolve()}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from autograder.bench import bench
+
+    if args.copies < 1:
+        raise InstructorError(f"--copies must be at least 1, got {args.copies}")
+    figures = bench(args.assignment, args.copies, args.workers,
+                    Path(args.keep) if args.keep else None)  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,7 +104,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade without bubblewrap (student code runs with your permissions): only for "
         "notebooks you trust, on a machine where bubblewrap cannot be installed",
     )  # fmt: skip
+    grade.add_argument(
+        "--workers", type=int,
+        help="students graded at once, each in a sandbox of its own (default: 2 per core)",
+    )  # fmt: skip
+    grade.add_argument(
+        "--db-url", help="the class's gradebook as an SQLAlchemy URL, e.g. "
+        "postgresql://user:password@host/gradebook (default: sqlite in the work folder)",
+    )  # fmt: skip
+    grade.add_argument(
+        "--shard", metavar="K/N",
+        help="grade only the K-th of N slices of the students (N machines, one shared --db-url)",
+    )  # fmt: skip
     grade.set_defaults(run=cmd_grade)
+
+    export = commands.add_parser("export", help="write the CSV of a (shared) gradebook")
+    export.add_argument("assignment")
+    export.add_argument("--db-url", required=True, help="the gradebook's SQLAlchemy URL")
+    export.add_argument("--csv", required=True, help="where to write the CSV")
+    export.set_defaults(run=cmd_export)
+
+    bench = commands.add_parser("bench", help="time our grader against stock nbgrader autograde")
+    bench.add_argument("assignment")
+    bench.add_argument("--copies", type=int, default=40, help="copies of a correct submission")
+    bench.add_argument("--workers", type=int, help="our workers (default: as `grade`)")
+    bench.add_argument("--keep", help="keep the benchmark's folders here (default: a temp dir)")
+    bench.add_argument("--json", help="also write the figures to this file")
+    bench.set_defaults(run=cmd_bench)
 
     build = commands.add_parser(
         "build",

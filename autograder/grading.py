@@ -9,19 +9,26 @@ outputs) stops the command.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
+import hashlib
 import html
+import json
+import multiprocessing
 import os
 import re
 import shutil
+import signal
 import sys
+import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -30,10 +37,20 @@ from nbgrader.preprocessors import (
     IgnorePattern,
     LimitOutput,
 )
+from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 from traitlets.config import Config
 
 from autograder.course import NBGRADER_IGNORE, WORK_DIR, Assignment, InstructorError, get_assignment
+from autograder.gradebook import (
+    GradebookEntry,
+    GradebookWriter,
+    describe,
+    read_entry,
+    sqlite_url,
+    stored_scores,
+    with_retries,
+)
 from autograder.notebooks import (
     GradeCell,
     grade_cells,
@@ -46,15 +63,20 @@ from autograder.plugins import (
     RUN_REPORTS,
     CheckedExecute,
     CheckedSaveAutoGrades,
+    FeedbackExporter,
     HideHiddenTests,
     load_reference,
+    prepare_support,
 )
 from autograder.references import ensure_references_current
+from autograder.report import write_report
 from autograder.sandbox import require_sandbox
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
 warnings.filterwarnings("ignore", message=".*not in session.*")
 
+DATABASE_ERRORS = ("OperationalError", "IntegrityError", "psycopg2.errors", "database is locked")
+COURSE_ID = "rnn-course"  # as in nbgrader_config.py
 CSV_FIELDS = ["student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 MAX_SUBMISSION_BYTES = 32 * 2**20
@@ -66,8 +88,11 @@ class StudentResult:
     scores: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     diagnoses: list[str] = field(default_factory=list)  # likely mistakes named by the checks
+    mistakes: list[tuple[str, str]] = field(default_factory=list)  # the same: (function, what)
     flags: list[str] = field(default_factory=list)  # reasons to look at it by hand
     seconds: float = 0.0  # how long the notebook ran
+    phases: dict[str, float] = field(default_factory=dict)  # where that time went (RunResult)
+    grading_seconds: float = 0.0  # the whole of grading it: nbgrader's steps, run, feedback
 
     def total(self) -> float:
         return sum(self.scores.values())
@@ -81,6 +106,7 @@ class GradingReport:
     skipped: list[str]  # student folders that could not be graded at all (instructor input)
     workdir: Path
     sandboxed: bool = True
+    report_path: Path | None = None  # report.html, once written
 
     @property
     def max_total(self) -> float:
@@ -156,6 +182,7 @@ def use_checked_grading(
     config.CheckedExecute.cell_timeout = cell_timeout
     config.CheckedExecute.sandbox = "bubblewrap" if sandboxed else "none"
     config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.exporter_class = FeedbackExporter
     # LimitOutput keeps a runaway print loop from bloating the gradebook and the feedback.
     config.LimitOutput.max_lines = 200
     config.LimitOutput.max_length = 20_000
@@ -163,19 +190,53 @@ def use_checked_grading(
 
 
 def nbgrader_config(
-    assignment: Assignment, workdir: Path, cell_timeout: int, sandboxed: bool = True
+    assignment: Assignment, workdir: Path, settings: RunSettings, db_url: str
 ) -> Config:
     """The nbgrader configuration of one grading run: a course folder under ``workdir`` whose
-    source is the course's solutions/."""
+    source is the course's solutions/, with its gradebook at ``db_url``."""
     config = Config()
     config.CourseDirectory.root = str(workdir)
     config.CourseDirectory.source_directory = str(assignment.source_dir.parent)
     config.CourseDirectory.release_directory = "release"
-    config.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
-    use_checked_grading(
-        config, assignment.reference_dir.parent, workdir / "runs", cell_timeout, sandboxed
-    )
+    config.CourseDirectory.db_url = db_url
+    # nbgrader files every assignment under a course: PostgreSQL, unlike SQLite, enforces that
+    # the course exists, and nbgrader creates it only when it has a name.
+    config.CourseDirectory.course_id = COURSE_ID
+    use_checked_grading(config, assignment.reference_dir.parent, workdir / "runs",
+                        settings.cell_timeout, settings.sandboxed)  # fmt: skip
+    config.CheckedExecute.total_timeout = settings.total_timeout
+    config.CheckedExecute.silent_timeout = settings.silent_timeout
     return config
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How every notebook of one grading run is run."""
+
+    cell_timeout: int = 60
+    total_timeout: int = 600
+    silent_timeout: int = 10
+    sandboxed: bool = True
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The K-th of N deterministic slices of a class (``--shard K/N``): a student belongs to
+    the slice given by a hash of their id, whatever other folders the machine sees."""
+
+    index: int  # K, from 1
+    count: int  # N
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise InstructorError(f"--shard must be K/N with 1 <= K <= N (e.g. 2/4), got {text!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    def holds(self, student: str) -> bool:
+        digest = hashlib.sha256(student.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
 
 
 def find_students(submissions: Path) -> tuple[list[str], list[str]]:
@@ -246,6 +307,12 @@ def _put_own_tools_on_path() -> None:
         os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
 
 
+def default_workers() -> int:
+    """Two students per core: a run waits on its kernel and its sandbox about half the time
+    (measured by ``python -m autograder bench``), so one per core leaves the cores idle."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def grade(
     assignment_name: str,
     submissions: Path,
@@ -256,41 +323,194 @@ def grade(
     progress: bool = True,
     unsafe_no_sandbox: bool = False,
     silent_timeout: int = 10,
+    workers: int | None = None,
+    db_url: str | None = None,
+    shard: Shard | None = None,
+    report: bool = True,
 ) -> GradingReport:
-    """Grade every student folder in ``submissions``; see the module docstring. Refuses
-    (InstructorError) when bubblewrap is missing, unless ``unsafe_no_sandbox``."""
+    """Grade every student folder in ``submissions`` (the ``shard``'s slice of them), ``workers``
+    at a time; see the module docstring. Refuses (InstructorError) when bubblewrap is missing,
+    unless ``unsafe_no_sandbox``. Writes report.html and report.csv into ``workdir``."""
+    started = time.monotonic()
     assignment = get_assignment(assignment_name)
-    sandboxed = require_sandbox(unsafe_no_sandbox)
+    settings = RunSettings(cell_timeout, total_timeout, silent_timeout,
+                           require_sandbox(unsafe_no_sandbox))  # fmt: skip
+    if workers is not None and workers < 1:
+        raise InstructorError(f"--workers must be at least 1, got {workers}")
     ensure_references_current(assignment)
     load_reference(assignment.reference_dir, fresh=True)  # before any student code runs
     _put_own_tools_on_path()
     students, skipped = find_students(submissions)
+    if shard is not None:
+        students = [student for student in students if shard.holds(student)]
     workdir = (workdir or WORK_DIR / assignment.name).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    config = nbgrader_config(assignment, workdir, cell_timeout, sandboxed)
-    config.CheckedExecute.total_timeout = total_timeout
-    config.CheckedExecute.silent_timeout = silent_timeout
-    api = NbGraderAPI(config=config)
-    prepared = api.generate_assignment(assignment.name, force=True, create=True)
-    if not prepared["success"]:
-        raise InstructorError(f"nbgrader could not read {assignment.source_notebook}:\n"
-                              f"{prepared.get('error', prepared.get('log', ''))}")  # fmt: skip
+    db_url = db_url or sqlite_url(workdir / "gradebook.db")
+    context = _prepare(assignment, submissions, workdir, settings, db_url)
+    workers = min(workers or default_workers(), max(1, len(students)))
+    if progress:
+        where = "sandboxed" if settings.sandboxed else "NOT sandboxed"
+        print(f"grading {len(students)} submissions of {assignment.name}, {workers} at a time "
+              f"({where}); gradebook {describe(db_url)}", flush=True)  # fmt: skip
+    writer = GradebookWriter(db_url, assignment.name)
+    try:
+        results = _grade_all(context, students, workers, writer, progress)
+    finally:
+        writer.close()
+        shutil.rmtree(workdir / "workers", ignore_errors=True)
     cells = grade_cells(read_notebook(assignment.source_notebook))
-    results = []
-    for student in tqdm(students, desc=f"grading {assignment.name}", disable=not progress):
-        try:
-            results.append(grade_student(api, assignment, submissions / student, workdir))
-        except Exception as error:  # a grader bug must not cost the rest of the batch
-            results.append(StudentResult(student, read_scores(workdir, assignment, student),
-                                         [f"internal grader error: {error!r}"]))  # fmt: skip
-    report = GradingReport(assignment.name, cells, results, skipped, workdir, sandboxed)
+    graded = GradingReport(assignment.name, cells, results, skipped, workdir, settings.sandboxed)
     if csv_path is not None:
-        write_csv(report, csv_path)
-    return report
+        write_csv(graded, csv_path)
+    if report:
+        graded.report_path = write_report(graded, workdir)
+    write_timings(graded, workdir / "timings.json", time.monotonic() - started, workers)
+    return graded
+
+
+def write_timings(report: GradingReport, path: Path, seconds: float, workers: int) -> None:
+    """Where the run's time went, per student (``python -m autograder bench`` reads it)."""
+    students = {r.student: {"grading": round(r.grading_seconds, 3), "run": round(r.seconds, 3),
+                            **{k: round(v, 3) for k, v in r.phases.items()}}
+                for r in report.students}  # fmt: skip
+    path.write_text(json.dumps({"seconds": round(seconds, 3), "workers": workers,
+                                "students": students}, indent=1) + "\n")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GradingContext:
+    """What every worker needs to grade one student; set up once per run."""
+
+    assignment: Assignment
+    submissions: Path
+    workdir: Path
+    settings: RunSettings
+    template_db: Path  # a gradebook that knows only the assignment: copied for each worker
+
+
+def _prepare(
+    assignment: Assignment, submissions: Path, workdir: Path, settings: RunSettings, db_url: str
+) -> GradingContext:
+    """Register the assignment in the class's gradebook and in a template for the workers'
+    private gradebooks, and stage the course packages for the sandboxes, before any worker
+    starts."""
+    folder = workdir / "workers"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    template = folder / "template.db"
+    for url in (db_url, sqlite_url(template)):
+        api = NbGraderAPI(config=nbgrader_config(assignment, workdir, settings, url))
+        prepared = with_retries(lambda api=api: _generate(api, assignment), "register the "
+                                f"assignment {assignment.name}", url)  # fmt: skip
+        if not prepared["success"]:
+            raise InstructorError(f"nbgrader could not prepare {assignment.name} in the "
+                                  f"gradebook {describe(url)}:\n"
+                                  f"{prepared.get('error', prepared.get('log', ''))}")  # fmt: skip
+    if settings.sandboxed:
+        prepare_support(workdir / "runs")
+    return GradingContext(assignment, submissions, workdir, settings, template)
+
+
+def _generate(api: NbGraderAPI, assignment: Assignment) -> dict:
+    """nbgrader's generate_assignment; a database error (another grader registering the same
+    assignment at this moment) is raised, for ``with_retries`` to try again."""
+    result = api.generate_assignment(assignment.name, force=True, create=True)
+    log = (result.get("error") or "") + (result.get("log") or "")
+    if not result["success"] and any(kind in log for kind in DATABASE_ERRORS):
+        raise OperationalError("generate_assignment", None, Exception(log[-500:]))
+    return result
+
+
+def _grade_all(
+    context: GradingContext,
+    students: list[str],
+    workers: int,
+    writer: GradebookWriter,
+    progress: bool,
+) -> list[StudentResult]:
+    """Grade ``students`` in ``workers`` processes (here, for one), storing each one's grades
+    as they come; results in the order of ``students``."""
+    done: dict[str, StudentResult] = {}
+    bars: list[tqdm] = []  # made once the workers are forked (tqdm starts a thread)
+
+    def store(student: str, outcome: tuple[StudentResult, GradebookEntry] | BaseException):
+        if isinstance(outcome, BaseException):  # a grader bug must not cost the rest
+            notebook = context.assignment.source_notebook.stem
+            result = StudentResult(student, notes=[f"internal grader error: {outcome!r}"])
+            outcome = (result, GradebookEntry(student, notebook))
+        result, entry = outcome
+        writer.write(entry)
+        result.scores = entry.scores
+        done[student] = result
+        if result.notes or result.flags:
+            bars[0].write(f"  {student}: {_shorten('; '.join(result.notes + result.flags), 110)}")
+        bars[0].update()
+
+    def progress_bar() -> tqdm:
+        return tqdm(total=len(students), desc=f"grading {context.assignment.name}",
+                    unit="notebook", disable=not progress, dynamic_ncols=True)  # fmt: skip
+
+    if workers == 1:
+        _start_worker(context, own_process=False)
+        bars.append(progress_bar())
+        for student in students:
+            store(student, _guarded(grade_in_worker, student))
+    else:
+        fork = multiprocessing.get_context("fork")  # workers start with everything imported
+        with ProcessPoolExecutor(workers, fork, _start_worker, (context,)) as pool:
+            futures = {pool.submit(grade_in_worker, student): student for student in students}
+            bars.append(progress_bar())
+            for future in as_completed(futures):
+                error = future.exception()
+                store(futures[future], error if error is not None else future.result())
+    bars[0].close()
+    return [done[student] for student in students]
+
+
+def _guarded(function, *args):
+    try:
+        return function(*args)
+    except Exception as error:
+        return error
+
+
+_WORKER: dict = {}  # this worker process's context, nbgrader API and private gradebook
+
+
+def _start_worker(context: GradingContext, own_process: bool = True) -> None:
+    """Set up a worker: a private gradebook (a copy of the template) and an nbgrader API on it.
+    A worker process dies with the grader, and its sandboxes die with it (--die-with-parent)."""
+    if own_process:
+        _die_with_parent()
+    database = context.workdir / "workers" / f"worker-{os.getpid()}.db"
+    shutil.copyfile(context.template_db, database)
+    config = nbgrader_config(context.assignment, context.workdir, context.settings,
+                             sqlite_url(database))  # fmt: skip
+    _WORKER.update(context=context, api=NbGraderAPI(config=config), db_url=sqlite_url(database))
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the grader died before the line above ran
+        os._exit(1)
+
+
+def grade_in_worker(student: str) -> tuple[StudentResult, GradebookEntry]:
+    """Grade one student in this worker; returns the result and the gradebook entry to store."""
+    context: GradingContext = _WORKER["context"]
+    assignment = context.assignment
+    started = time.monotonic()
+    result = grade_student(_WORKER["api"], assignment, context.submissions / student,
+                           context.workdir, _WORKER["db_url"])  # fmt: skip
+    result.grading_seconds = time.monotonic() - started
+    entry = read_entry(_WORKER["db_url"], assignment.name, assignment.source_notebook.stem,
+                       student)  # fmt: skip
+    return result, entry
 
 
 def grade_student(
-    api: NbGraderAPI, assignment: Assignment, folder: Path, workdir: Path
+    api: NbGraderAPI, assignment: Assignment, folder: Path, workdir: Path, db_url: str
 ) -> StudentResult:
     """Autograde one student and write their feedback. Never raises for the student's doing."""
     student = folder.name
@@ -305,10 +525,13 @@ def grade_student(
         result.notes.append("nbgrader could not grade the notebook: " + _nbgrader_error(graded))
     run = RUN_REPORTS.pop(run_key, {"problems": [], "verdicts": {}, "diagnoses": []})
     result.notes.extend(run["problems"])
-    result.diagnoses = run["diagnoses"]
+    result.mistakes = [tuple(pair) for pair in run["diagnoses"]]
+    result.diagnoses = [what for _, what in result.mistakes]
     result.flags = run.get("flags", [])
     result.seconds = run.get("seconds", 0.0)
-    result.scores = read_scores(workdir, assignment, student)
+    result.phases = run.get("phases", {})
+    result.scores = read_entry(db_url, assignment.name, assignment.source_notebook.stem,
+                               student).scores  # fmt: skip
     failed = [f"{grade_id}: {reasons[0]}" for grade_id, (passed, reasons) in
               run["verdicts"].items() if not passed and reasons]  # fmt: skip
     if failed and not run["problems"] and not result.diagnoses:
@@ -334,18 +557,6 @@ def _nbgrader_error(result: dict) -> str:
         and not any(phrase in line for phrase in generic)
     ]  # fmt: skip
     return _shorten((errors or lines or ["unknown error"])[-1], 200)
-
-
-def read_scores(workdir: Path, assignment: Assignment, student: str) -> dict[str, float]:
-    """The student's score per test cell from the gradebook (empty if never graded)."""
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gradebook:
-        try:
-            notebook = gradebook.find_submission_notebook(
-                assignment.source_notebook.stem, assignment.name, student
-            )
-        except MissingEntry:
-            return {}
-        return {grade.name: float(grade.score) for grade in notebook.grades}
 
 
 def write_plain_feedback(path: Path, result: StudentResult) -> None:
@@ -382,3 +593,14 @@ def write_csv(report: GradingReport, path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(report.rows())
+
+
+def export_csv(assignment_name: str, db_url: str, path: Path) -> int:
+    """The CSV of every student graded in the gradebook at ``db_url`` (e.g. by several shards),
+    as one unsharded run writes it; returns the number of students."""
+    assignment = get_assignment(assignment_name)
+    cells = grade_cells(read_notebook(assignment.source_notebook))
+    scores = stored_scores(db_url, assignment.name, assignment.source_notebook.stem)
+    results = [StudentResult(student, scores[student]) for student in sorted(scores)]
+    write_csv(GradingReport(assignment.name, cells, results, [], WORK_DIR), path)
+    return len(results)

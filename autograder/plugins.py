@@ -10,10 +10,15 @@ of hidden tests out of the feedback a student receives.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
+import jinja2
+from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.exporters.exporter import ResourcesDict
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Enum, Integer, Unicode
@@ -45,16 +50,26 @@ def load_reference(folder: Path, fresh: bool = False) -> ReferenceSet:
     return _REFERENCES[folder]
 
 
+def prepare_support(scratch_root: Path) -> Path:
+    """The course packages staged for this grader's sandboxes: afresh by each grading process,
+    before its first run (parallel workers inherit the staged copy)."""
+    root = Path(scratch_root).resolve()
+    if root not in _SUPPORT:
+        _SUPPORT[root] = stage_support(root / "support")
+    return _SUPPORT[root]
+
+
 def cell_verdicts(
     notebook: NotebookNode,
     records: list[Record],
     reference: ReferenceSet,
     problems: list[str] = (),
-    diagnoses: list[str] | None = None,
+    diagnoses: list[tuple[str, str]] | None = None,
 ) -> dict[str, tuple[bool, list[str]]]:
     """Decide every test cell: passed when it raised no error and each of its reference checks
     was recorded by the cell itself, every time with a value that matches. ``problems`` of the
-    run explain checks that never ran. The likely mistakes named go into ``diagnoses``."""
+    run explain checks that never ran. The likely mistakes named go into ``diagnoses`` as
+    (graded function, what the mistake is)."""
     by_cell: dict[int, list[Record]] = {}
     for record in records:
         by_cell.setdefault(record.cell_count, []).append(record)
@@ -83,7 +98,8 @@ def cell_verdicts(
         reveal = HIDDEN_BEGIN not in cell.source  # expected values of visible checks ship anyway
         likely = _likely_mistakes(failed, coverage)
         if diagnoses is not None:
-            diagnoses.extend(m.what for m in likely if m.what not in diagnoses)
+            diagnoses.extend((m.function, m.what) for m in likely
+                             if (m.function, m.what) not in diagnoses)  # fmt: skip
         reasons = [f"likely mistake: {m.what}. {m.advice}" for m in likely] + reasons
         reasons += [f"{r.key}: {r.verdict.full if reveal else r.verdict.reason}" for r in failed]
         if missing and problems:
@@ -170,10 +186,7 @@ class CheckedExecute(NbGraderPreprocessor):
     def _sandbox(self, limits: Limits) -> Sandbox | None:
         if not require_sandbox(unsafe_no_sandbox=self.sandbox == "none"):
             return None
-        root = Path(self.scratch_root).resolve()
-        if root not in _SUPPORT:  # staged afresh by each grader process, before any run
-            _SUPPORT[root] = stage_support(root / "support")
-        return Sandbox(_SUPPORT[root], limits)
+        return Sandbox(prepare_support(Path(self.scratch_root)), limits)
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
@@ -191,7 +204,7 @@ class CheckedExecute(NbGraderPreprocessor):
         flags, tampering = code_flags(nb)  # before outputs: only the student's own cells
         _copy_outputs(nb, result.notebook, result.problems)
         flags += record_flags(nb, result.records) + [p for p in result.problems if _alarming(p)]
-        diagnoses: list[str] = []
+        diagnoses: list[tuple[str, str]] = []
         verdicts = cell_verdicts(nb, result.records, reference, result.problems, diagnoses)
         if tampering:
             withhold_unconfirmed(nb, verdicts, reference)
@@ -206,6 +219,7 @@ class CheckedExecute(NbGraderPreprocessor):
             "diagnoses": diagnoses,
             "flags": flags,
             "seconds": result.seconds,
+            "phases": result.phases,
         }
         return nb, resources
 
@@ -264,6 +278,54 @@ class CheckedSaveAutoGrades(SaveAutoGrades):
         grade.auto_score = float(meta["points"]) if passed else 0.0
         grade.needs_manual_grade = False
         self.gradebook.db.commit()
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled Jinja templates, kept for every exporter of this process."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter made cheaper for a class of feedback pages: the templates are
+    compiled once per process (nbgrader makes a new exporter for every student, which compiled
+    them all again: about 1 s of CPU each time), and the page is not parsed again with
+    BeautifulSoup (another second) just to add ``alt`` texts (added here with a pattern) and
+    keyboard-focus attributes."""
+
+    def _create_environment(self) -> jinja2.Environment:
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED_TEMPLATES
+        return environment
+
+    def from_notebook_node(
+        self, nb: NotebookNode, resources: dict | None = None, **kw
+    ) -> tuple[str, dict]:
+        language = nb.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name"))
+        highlight = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer,
+                                                                      parent=self))  # fmt: skip
+        resources = self._init_resources(resources)
+        data_types = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self,
+                                           resources=resources)  # fmt: skip
+        self.register_filter("highlight_code", highlight)
+        self.register_filter("filter_data_type", data_types)
+        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return _IMAGE_WITHOUT_ALT.sub('<img alt="a figure the notebook drew"', page), resources
+
+
+_IMAGE_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
 
 
 class HideHiddenTests(NbGraderPreprocessor):
