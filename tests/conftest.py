@@ -39,6 +39,7 @@ def grade_folder(
     assignment: Assignment, submissions: Path, workdir: Path, **options
 ) -> GradingReport:
     options.setdefault("unsafe_no_sandbox", not bubblewrap_works())  # CI installs it
+    options.setdefault("workers", 2)  # pytest itself runs two test workers: 4 sandboxes at once
     return grade(
         assignment.name,
         submissions,
