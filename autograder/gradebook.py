@@ -9,7 +9,6 @@ gradebook, which may be the embedded SQLite file or any database SQLAlchemy and 
 
 from __future__ import annotations
 
-import functools
 import random
 import time
 from collections.abc import Callable
@@ -17,32 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import nbgrader.api
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from autograder import speedups  # noqa: F401  (nbgrader's per-student fixed costs, paid once)
 from autograder.course import InstructorError
 
 T = TypeVar("T")
 
 
-@functools.cache
-def _alembic_head() -> str:
-    """The schema version nbgrader stamps on a new gradebook. nbgrader asks for it by starting
-    the `alembic` command, a new Python process (1-3 s), every time it creates a gradebook: each
-    run creates two, and every test creates more. Alembic's own API gives the same answer at
-    once, from the same migration scripts."""
-    from alembic.script import ScriptDirectory
-    from nbgrader.dbutil import ALEMBIC_DIR
-
-    heads = ScriptDirectory(ALEMBIC_DIR).get_heads()
-    if len(heads) != 1:  # nbgrader itself takes the first line of `alembic heads`
-        raise InstructorError(f"nbgrader's gradebook schema has {len(heads)} heads: {heads}")
-    return heads[0]
-
-
-nbgraders_alembic_version = nbgrader.api.get_alembic_version  # kept for the test of the above
-nbgrader.api.get_alembic_version = _alembic_head
 ATTEMPTS = 6  # a database shared by several graders may refuse a write that races another's
 
 

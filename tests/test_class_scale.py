@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from autograder.course import InstructorError, get_assignment
-from autograder.gradebook import _alembic_head, nbgraders_alembic_version, stored_scores
+from autograder.gradebook import stored_scores
 from autograder.grading import Shard, export_csv
 from autograder.release import solved_notebook
+from autograder.speedups import _alembic_head, nbgraders_alembic_version
 from tests.conftest import grade_folder, write_submission
 from tests.postgres import postgres_url_factory  # noqa: F401  (a fixture, used by name)
 from tests.test_grading_faults import gradebook_content
