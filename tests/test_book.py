@@ -28,7 +28,7 @@ CHAPTERS = {
     "book/08_language_model.html": 2,
 }
 # Pages besides the chapters and their exercises: the students' guide and the reference part.
-GUIDES = ["book/getting_started"]
+GUIDES = ["book/getting_started", "book/exercises", "book/instructor_guide"]
 REFERENCE = ["book/notation", "book/glossary", "book/bibliography"]
 # The primary sources the bibliography must list: key -> (first author, words of the title).
 SOURCES = {
