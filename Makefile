@@ -34,7 +34,8 @@ venv: $(STAMP) ## create .venv and install the pinned requirements (only when th
 $(MATHJAX):
 	bash scripts/fetch_mathjax.sh
 
-book: $(STAMP) $(MATHJAX) ## build the HTML book into _build/html (executes every chapter, cached)
+book: $(STAMP) $(MATHJAX) ## build the HTML book into _build/html (runs changed chapters, $(JOBS) at a time)
+	$(BIN)/python scripts/execute_book.py --jobs $(JOBS)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
 exercises: $(STAMP) ## after editing solutions/: reference outputs, exercises/ (nbgrader) and samples
