@@ -375,3 +375,9 @@ def test_the_mistake_that_explains_the_whole_run_is_named_first():
     assert coverage == {"broad": 0.25, "exact": 1.0}
     assert [m.id for m in _likely_mistakes(failed, coverage)] == ["exact"]
     assert [m.id for m in _likely_mistakes(failed[:1], _coverage(failed[:1]))] == ["exact"]
+
+
+def test_the_runner_sets_the_variable_the_check_api_reads():
+    from autograder import runner
+
+    assert runner.RECORD_ENV == RECORD_ENV
