@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -58,3 +61,29 @@ def reference_code(assignment_name: str, **names: object) -> dict:
     for name, code in reference_solutions(source).items():
         exec(compile(code, f"<reference {name}>", "exec"), namespace)
     return namespace
+
+
+@pytest.fixture(scope="session")
+def html(tmp_path_factory) -> Path:
+    """Build the book as `make book` does (chapters run in parallel into jupyter-cache, then
+    Sphinx), into a temporary folder. One build at a time across pytest's workers: the second
+    finds every chapter in the cache."""
+    if not (REPO_ROOT / "_vendor" / "mathjax" / "tex-chtml.js").is_file():
+        pytest.fail(
+            "MathJax is missing: run `make test` (it fetches it) or scripts/fetch_mathjax.sh"
+        )
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    lock_path = REPO_ROOT / "_build" / "book.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for command in (
+            [sys.executable, "scripts/execute_book.py"],
+            [str(jupyter_book), "build", ".", "--warningiserror", "--keep-going",
+             "--path-output", str(out)],
+        ):  # fmt: skip
+            result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                                    timeout=1200)  # fmt: skip
+            assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return out / "_build" / "html"

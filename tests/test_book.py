@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -59,24 +58,6 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def html(tmp_path_factory) -> Path:
-    """Build the book as `make book` does, into a temporary folder."""
-    if not (REPO_ROOT / "_vendor" / "mathjax" / "tex-chtml.js").is_file():
-        pytest.fail(
-            "MathJax is missing: run `make test` (it fetches it) or scripts/fetch_mathjax.sh"
-        )
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jupyter_book), "build", ".", "--warningiserror", "--keep-going",
-         "--path-output", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return out / "_build" / "html"
 
 
 def pages(html: Path) -> list[Path]:

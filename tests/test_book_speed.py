@@ -31,7 +31,6 @@ from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_note
 from myst_parser.config.main import MdParserConfig
 
 from autograder.course import REPO_ROOT
-from tests.test_book import html  # noqa: F401  (the fixture: the book, built once)
 
 pytestmark = pytest.mark.slow
 CONFIG = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
@@ -123,7 +122,7 @@ class Rebuild:
 
 
 @pytest.fixture(scope="module")
-def rebuild(html, tmp_path_factory) -> Rebuild:  # noqa: F811  (html: the imported fixture)
+def rebuild(html, tmp_path_factory) -> Rebuild:
     """A copy of the cache the `html` build filled, and a first build in a fresh folder."""
     folder = tmp_path_factory.mktemp("rebuild")
     cache = folder / CACHE

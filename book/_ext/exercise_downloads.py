@@ -72,8 +72,8 @@ def number(points: float) -> str:
 def overview_markdown(assignments: list[str]) -> list[str]:
     """The MyST Markdown of the overview: one table row per assignment."""
     lines = [
-        "| Exercise | What is graded: points (visible + hidden tests) | Points | Download |",
-        "| --- | --- | --- | --- |",
+        "| Exercise (points) | What is graded: points (visible + hidden tests) | Download |",
+        "| --- | --- | --- |",
     ]
     for assignment in assignments:
         notebook = get_assignment(assignment).release_notebook
@@ -84,7 +84,7 @@ def overview_markdown(assignments: list[str]) -> list[str]:
         )
         total = sum(v + h for v, h in points_by_name(assignment).values())
         lines.append(
-            f"| {{doc}}`{page}` | {graded} | {number(total)} "
+            f"| {{doc}}`{page}` ({number(total)}) | {graded} "
             f"| {{exercise-download}}`{assignment}` |"
         )
     return lines
@@ -116,7 +116,7 @@ def download_role(name, rawtext, text, lineno, inliner, options=None, content=No
     base = env.app.builder.get_target_uri(env.docname)
     uri = relative_uri(base, f"{DOWNLOAD_DIR}/{assignment}.zip")
     link = nodes.reference(rawtext, "", refuri=uri, classes=["download", "exercise-zip"])
-    link += nodes.literal(text=f"{assignment}.zip")
+    link += nodes.Text("zip")  # short: the table must fit a phone's width
     return [link], []
 
 
