@@ -398,7 +398,9 @@ def _prepare(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     template = folder / "template.db"
-    for url in (db_url, sqlite_url(template)):
+    fresh_file = _fresh_sqlite_file(db_url)
+    urls = [db_url] if fresh_file else [db_url, sqlite_url(template)]
+    for url in urls:
         api = NbGraderAPI(config=nbgrader_config(assignment, workdir, settings, url))
         prepared = with_retries(lambda api=api: _generate(api, assignment), "register the "
                                 f"assignment {assignment.name}", url)  # fmt: skip
@@ -406,9 +408,21 @@ def _prepare(
             raise InstructorError(f"nbgrader could not prepare {assignment.name} in the "
                                   f"gradebook {describe(url)}:\n"
                                   f"{prepared.get('error', prepared.get('log', ''))}")  # fmt: skip
+    if fresh_file:  # a gradebook made just now knows the assignment and nothing else
+        shutil.copyfile(fresh_file, template)
     if settings.sandboxed:
         prepare_support(workdir / "runs")
     return GradingContext(assignment, submissions, workdir, settings, template)
+
+
+def _fresh_sqlite_file(db_url: str) -> Path | None:
+    """The file of an SQLite gradebook that does not exist yet (None for any other): once the
+    assignment is registered in it, it can serve as the workers' template as it is."""
+    prefix = "sqlite:///"
+    if not db_url.startswith(prefix):
+        return None
+    path = Path(db_url.removeprefix(prefix))
+    return None if path.exists() else path
 
 
 def _generate(api: NbGraderAPI, assignment: Assignment) -> dict:

@@ -184,7 +184,7 @@ class Visit:
         self.errors.append(f"request failed: {request.url} ({request.failure})")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One headless Chromium for every page (listed before `html`, so that a machine without
     Chromium skips before the book is built)."""
@@ -258,7 +258,7 @@ def block_the_web(route: Route) -> None:
     route.abort("blockedbyclient")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reader(browser) -> Iterator[Reader]:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # no screenshot of a page that is gone
     tab = Reader(browser)
