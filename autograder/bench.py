@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Assignment, InstructorError, get_assignment
+from autograder.grading import put_own_tools_on_path
 from autograder.notebooks import grade_cells, read_notebook
 
 STOCK_CONFIG = """c = get_config()  # noqa: F821
@@ -83,10 +84,9 @@ def _tool(name: str) -> str:
 
 def _run(command: list[str], cwd: Path) -> float:
     """Run a command to its end; its wall-clock seconds. Fails loudly with its output."""
-    tools = str(Path(sys.executable).parent)  # nbgrader runs alembic from PATH
-    env = {**os.environ, "PATH": tools + os.pathsep + os.environ.get("PATH", "")}
+    put_own_tools_on_path()  # nbgrader runs alembic from PATH
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise InstructorError(f"{' '.join(command[:3])} ... failed ({done.returncode}):\n"

@@ -9,9 +9,7 @@ outputs) stops the command.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import ctypes
 import hashlib
 import html
 import json
@@ -70,6 +68,7 @@ from autograder.plugins import (
 )
 from autograder.references import ensure_references_current
 from autograder.report import write_report
+from autograder.runner import PR_SET_PDEATHSIG, prctl
 from autograder.sandbox import require_sandbox
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
@@ -299,7 +298,7 @@ def stage_submission(source: Path | None, dest_dir: Path, assignment: Assignment
     return notes
 
 
-def _put_own_tools_on_path() -> None:
+def put_own_tools_on_path() -> None:
     """nbgrader runs `alembic` from PATH to create a gradebook: use this environment's copy even
     when the venv is not activated (e.g. `.venv/bin/python -m autograder ...`)."""
     tools = str(Path(sys.executable).parent)
@@ -339,7 +338,7 @@ def grade(
         raise InstructorError(f"--workers must be at least 1, got {workers}")
     ensure_references_current(assignment)
     load_reference(assignment.reference_dir, fresh=True)  # before any student code runs
-    _put_own_tools_on_path()
+    put_own_tools_on_path()
     students, skipped = find_students(submissions)
     if shard is not None:
         students = [student for student in students if shard.holds(student)]
@@ -454,7 +453,6 @@ def _grade_all(
             outcome = (result, GradebookEntry(student, notebook))
         result, entry = outcome
         writer.write(entry)
-        result.scores = entry.scores
         done[student] = result
         if result.notes or result.flags:
             bars[0].write(f"  {student}: {_shorten('; '.join(result.notes + result.flags), 110)}")
@@ -504,8 +502,7 @@ def _start_worker(context: GradingContext, own_process: bool = True) -> None:
 
 
 def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the grader died before the line above ran
         os._exit(1)
 
@@ -516,15 +513,16 @@ def grade_in_worker(student: str) -> tuple[StudentResult, GradebookEntry]:
     assignment = context.assignment
     started = time.monotonic()
     result = grade_student(_WORKER["api"], assignment, context.submissions / student,
-                           context.workdir, _WORKER["db_url"])  # fmt: skip
+                           context.workdir)  # fmt: skip
     result.grading_seconds = time.monotonic() - started
     entry = read_entry(_WORKER["db_url"], assignment.name, assignment.source_notebook.stem,
                        student)  # fmt: skip
+    result.scores = entry.scores
     return result, entry
 
 
 def grade_student(
-    api: NbGraderAPI, assignment: Assignment, folder: Path, workdir: Path, db_url: str
+    api: NbGraderAPI, assignment: Assignment, folder: Path, workdir: Path
 ) -> StudentResult:
     """Autograde one student and write their feedback. Never raises for the student's doing."""
     student = folder.name
@@ -544,8 +542,6 @@ def grade_student(
     result.flags = run.get("flags", [])
     result.seconds = run.get("seconds", 0.0)
     result.phases = run.get("phases", {})
-    result.scores = read_entry(db_url, assignment.name, assignment.source_notebook.stem,
-                               student).scores  # fmt: skip
     failed = [f"{grade_id}: {reasons[0]}" for grade_id, (passed, reasons) in
               run["verdicts"].items() if not passed and reasons]  # fmt: skip
     if failed and not run["problems"] and not result.diagnoses:

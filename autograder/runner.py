@@ -484,10 +484,18 @@ def _beat(fd: int) -> None:
             time.sleep(1)
 
 
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+def prctl(option: int, value: int) -> None:
+    """Linux's prctl(2) for this process; nothing where it is missing."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
 def _make_undumpable() -> None:
     """No other process of this user may read this one's memory or open its pipe (/proc)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+    prctl(PR_SET_DUMPABLE, 0)
 
 
 def _kill_everything_else() -> None:
