@@ -344,11 +344,18 @@ def test_a_page_in_a_browser(browser, html, reader, name):
     assert not problems, f"{name} (screenshots: {shots}):\n" + "\n".join(problems)
 
 
+# Sphinx's search fetches every result page (each request passes through the test's route
+# handler); on CI, with grading batches beside it, that once took longer than playwright's
+# default 30 s. The wait is for the search to finish, not a bound on it.
+SEARCH_WAIT_MS = 120_000
+
+
 def search_results(page: Page) -> list[str]:
     """The links of the search results, once Sphinx has listed them all."""
     page.wait_for_function(
         "() => typeof Search !== 'undefined' && Search._pulse_status === -1"
-        " && document.querySelector('#search-results ul.search li a')"
+        " && document.querySelector('#search-results ul.search li a')",
+        timeout=SEARCH_WAIT_MS,
     )
     return page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
 
@@ -405,6 +412,7 @@ def test_search_finds_a_chapter_and_quotes_it_when_served(browser, served):
             "(term) => [...document.querySelectorAll('#search-results li p.context')]"
             ".some((quote) => quote.textContent.toLowerCase().includes(term))",
             arg=SEARCH_TERM,
+            timeout=SEARCH_WAIT_MS,
         )
     finally:
         reader.close()
