@@ -34,6 +34,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         workers=args.workers,
         db_url=args.db_url,
         shard=Shard.parse(args.shard) if args.shard else None,
+        zygote=not args.no_zygote,
     )
     print()
     print(report.summary())
@@ -115,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--shard", metavar="K/N",
         help="grade only the K-th of N slices of the students (N machines, one shared --db-url)",
+    )  # fmt: skip
+    grade.add_argument(
+        "--no-zygote", action="store_true",
+        help="start a new Python and kernel for every notebook instead of forking them from a "
+        "sandboxed process that has imported the libraries (slower; for comparison)",
     )  # fmt: skip
     grade.set_defaults(run=cmd_grade)
 

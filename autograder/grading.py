@@ -69,7 +69,7 @@ from autograder.plugins import (
 from autograder.references import ensure_references_current
 from autograder.report import write_report
 from autograder.runner import PR_SET_PDEATHSIG, prctl
-from autograder.sandbox import require_sandbox
+from autograder.sandbox import Zygote, require_sandbox
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
 warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -205,6 +205,7 @@ def nbgrader_config(
                         settings.cell_timeout, settings.sandboxed)  # fmt: skip
     config.CheckedExecute.total_timeout = settings.total_timeout
     config.CheckedExecute.silent_timeout = settings.silent_timeout
+    config.CheckedExecute.zygote = settings.zygote
     return config
 
 
@@ -216,6 +217,7 @@ class RunSettings:
     total_timeout: int = 600
     silent_timeout: int = 10
     sandboxed: bool = True
+    zygote: bool = True  # fork each run from a sandboxed process that imported the libraries
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,7 @@ def grade(
     db_url: str | None = None,
     shard: Shard | None = None,
     report: bool = True,
+    zygote: bool = True,
 ) -> GradingReport:
     """Grade every student folder in ``submissions`` (the ``shard``'s slice of them), ``workers``
     at a time; see the module docstring. Refuses (InstructorError) when bubblewrap is missing,
@@ -333,7 +336,7 @@ def grade(
     started = time.monotonic()
     assignment = get_assignment(assignment_name)
     settings = RunSettings(cell_timeout, total_timeout, silent_timeout,
-                           require_sandbox(unsafe_no_sandbox))  # fmt: skip
+                           require_sandbox(unsafe_no_sandbox), zygote)  # fmt: skip
     if workers is not None and workers < 1:
         raise InstructorError(f"--workers must be at least 1, got {workers}")
     ensure_references_current(assignment)
@@ -465,8 +468,11 @@ def _grade_all(
     if workers == 1:
         _start_worker(context, own_process=False)
         bars.append(progress_bar())
-        for student in students:
-            store(student, _guarded(grade_in_worker, student))
+        try:
+            for student in students:
+                store(student, _guarded(grade_in_worker, student))
+        finally:
+            Zygote.close_all()  # a worker process takes its zygote with it; this one lives on
     else:
         fork = multiprocessing.get_context("fork")  # workers start with everything imported
         with ProcessPoolExecutor(workers, fork, _start_worker, (context,)) as pool:

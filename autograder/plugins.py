@@ -10,6 +10,7 @@ of hidden tests out of the feedback a student receives.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from pathlib import Path
@@ -21,9 +22,10 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
-from traitlets import Enum, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
-from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata
+from autograder.course import get_assignment
+from autograder.notebooks import HIDDEN_BEGIN, nbgrader_metadata, read_notebook
 from autograder.review import code_flags, record_flags, withhold_unconfirmed
 from autograder.runner import run_notebook
 from autograder.sandbox import Limits, Sandbox, require_sandbox, stage_support
@@ -183,10 +185,17 @@ class CheckedExecute(NbGraderPreprocessor):
         "with the grader's permissions (--unsafe-no-sandbox; only for code you trust)",
     ).tag(config=True)  # fmt: skip
 
-    def _sandbox(self, limits: Limits) -> Sandbox | None:
+    zygote = Bool(
+        True, help="start each sandboxed run from a fork server that has imported the "
+        "assignment's libraries (still a sandbox of its own per student); False: a new Python "
+        "and a new kernel process for every notebook",
+    ).tag(config=True)  # fmt: skip
+
+    def _sandbox(self, limits: Limits, assignment: str) -> Sandbox | None:
         if not require_sandbox(unsafe_no_sandbox=self.sandbox == "none"):
             return None
-        return Sandbox(prepare_support(Path(self.scratch_root)), limits)
+        preload = preload_modules(assignment) if self.zygote else None
+        return Sandbox(prepare_support(Path(self.scratch_root)), limits, preload)
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
@@ -197,7 +206,7 @@ class CheckedExecute(NbGraderPreprocessor):
         scratch = Path(self.scratch_root) / student / assignment / notebook
         limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.total_timeout,
                         silent_seconds=self.silent_timeout)  # fmt: skip
-        sandbox = self._sandbox(limits)
+        sandbox = self._sandbox(limits, assignment)
         result = run_notebook(nb, scratch, limits, sandbox=sandbox)
         for problem in result.problems:
             self.log.warning("%s/%s: %s", student, notebook, problem)
@@ -222,6 +231,32 @@ class CheckedExecute(NbGraderPreprocessor):
             "phases": result.phases,
         }
         return nb, resources
+
+
+IMPORT_LINE = re.compile(
+    r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.,\s]+?)(?:\s+as\s+\w+)?\s*$)"
+)
+
+
+@functools.cache
+def preload_modules(assignment: str) -> tuple[str, ...]:
+    """What the assignment's own notebook imports (the course's source, never a student's),
+    and numpy: a zygote imports these once for all the runs it forks."""
+    try:
+        source = read_notebook(get_assignment(assignment).source_notebook)
+    except Exception:  # an assignment outside this course (tests): numpy alone
+        return ("numpy",)
+    names = {"numpy"}
+    for cell in source.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            match = IMPORT_LINE.match(line)
+            if match and match[1]:
+                names.add(match[1])
+            elif match:
+                names.update(part.split()[0] for part in match[2].split(",") if part.strip())
+    return tuple(sorted(names))
 
 
 def _alarming(problem: str) -> bool:

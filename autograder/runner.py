@@ -151,6 +151,9 @@ class Launch:
     env: dict[str, str] | None = None
     before_exec: object | None = None
     state: dict = field(default_factory=dict)
+    # Instead of a command: start(result and heartbeat write ends) -> a process to watch, with
+    # .stdout (its log), .wait(timeout) and .kill() (a zygote's run, ``sandbox.ZygoteRun``).
+    start: object | None = None
 
 
 def _unsandboxed_launch(options: list[str], scratch: Path, workdir: Path | None) -> Launch:
@@ -185,12 +188,15 @@ def _collect(
     result = _BoundedReader(result_pipe[0], limits.result_bytes)
     beats = _BoundedReader(beat_pipe[0], 1, keep="tail", own=True)
     try:
-        process = subprocess.Popen(
-            launch.command, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            pass_fds=(result_pipe[1], beat_pipe[1]), preexec_fn=launch.before_exec,
-        )  # fmt: skip
-    except OSError as error:
+        if launch.start is not None:
+            process = launch.start((result_pipe[1], beat_pipe[1]))
+        else:
+            process = subprocess.Popen(
+                launch.command, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                pass_fds=(result_pipe[1], beat_pipe[1]), preexec_fn=launch.before_exec,
+            )  # fmt: skip
+    except Exception as error:  # OSError, or a zygote that stopped taking runs
         problems.append(f"the notebook runner could not start: {error}")
         return None, ""
     finally:
@@ -200,7 +206,10 @@ def _collect(
     try:
         _wait(process, beats, limits, problems)
     finally:
-        _kill_group(process.pid)  # in a sandbox, its end takes every process inside with it
+        if launch.start is not None:
+            process.kill()
+        else:
+            _kill_group(process.pid)  # in a sandbox, its end takes every process inside with it
         process.wait()
     for reader in (result, beats, log):
         reader.join()
@@ -428,14 +437,20 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 async def _execute_cells(
-    notebook: NotebookNode, args: argparse.Namespace, marks: dict[str, float]
+    notebook: NotebookNode, args: argparse.Namespace, marks: dict[str, float], kernel=None
 ) -> list[str]:
     """Run every code cell within the limits; returns the notes on what went wrong. Notes the
-    time the kernel was ready and the cells were done in ``marks``."""
+    time the kernel was ready and the cells were done in ``marks``. ``kernel``: a
+    ``zygote.ForkedKernel`` to use instead of starting a new kernel process."""
     from nbclient.exceptions import DeadKernelError
 
+    manager = {}
+    if kernel is not None:
+        from autograder.zygote import forking_kernel_manager
+
+        manager["km"] = forking_kernel_manager(kernel)
     client = _guarded_client_class()(
-        notebook, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
+        notebook, **manager, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
         error_on_timeout={"ename": "CellTimeoutError", "evalue": "timed out", "traceback": []},
         record_timing=False, shutdown_kernel="immediate", startup_timeout=60,
         resources={"metadata": {"path": os.getcwd()}},
@@ -499,9 +514,15 @@ def _make_undumpable() -> None:
 
 
 def _kill_everything_else() -> None:
-    """In the sandbox's own process namespace: every process but its init and this runner."""
+    """In the sandbox's own process namespace: every process but its init and this runner
+    (which is the init of a run forked by the zygote: then it reaps them all itself)."""
     with contextlib.suppress(OSError):
-        if os.getpid() != 1 and Path("/proc/1/comm").read_text().strip() == "bwrap":
+        if os.getpid() == 1:
+            os.kill(-1, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                while True:  # dead and reaped: nothing writes to the records any more
+                    os.waitpid(-1, 0)
+        elif Path("/proc/1/comm").read_text().strip() == "bwrap":
             os.kill(-1, signal.SIGKILL)
             time.sleep(0.2)  # let the kernel reap them before the records are read
 
@@ -534,19 +555,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook-seconds", type=int, default=600)
     parser.add_argument("--silent-seconds", type=int, default=10)
     parser.add_argument("--output-bytes", type=int, default=4 * 2**20)
+    parser.add_argument(
+        "--fork-kernel",
+        action="store_true",
+        help="fork the kernel from this process (in the zygote's runs)",
+    )
     args = parser.parse_args(argv)
     marks = {"main": time.monotonic()}
     _make_undumpable()
     os.set_inheritable(args.result_fd, False)  # the kernel must not inherit the result pipe
+    os.environ[RECORD_ENV] = str(args.records)
+    kernel = None
+    if args.fork_kernel:  # before any thread or event loop exists in this process
+        from autograder.zygote import ForkedKernel
+
+        private_fds = [fd for fd in (args.result_fd, args.heartbeat_fd) if fd is not None]
+        kernel = ForkedKernel(close_in_kernel=private_fds)
     if args.heartbeat_fd is not None:
         os.set_inheritable(args.heartbeat_fd, False)
         threading.Thread(target=_beat, args=(args.heartbeat_fd,), daemon=True).start()
-    os.environ[RECORD_ENV] = str(args.records)
     notebook = nbformat.read(str(args.notebook), as_version=4)
     with contextlib.suppress(OSError):  # the student's working copy holds their notebook
         shutil.copy(args.notebook, Path.cwd() / args.notebook.name)
     try:
-        notes = asyncio.run(_execute_cells(notebook, args, marks))
+        notes = asyncio.run(_execute_cells(notebook, args, marks, kernel))
     except Exception as error:  # still send back what ran, with the reason it stopped
         notes = [f"the notebook runner stopped: {type(error).__name__}: {error}"[:300]]
     if args.in_sandbox:

@@ -21,17 +21,23 @@ the grader may create a control group) memory and process count of the submissio
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import os
 import resource
+import select
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 from autograder.course import REPO_ROOT, InstructorError
 from autograder.runner import CHILD_ENV, Launch, RunLimits
@@ -40,6 +46,8 @@ MiB = 2**20
 GiB = 2**30
 SANDBOX_UID = 1000  # the student's user id inside the sandbox (a user namespace of its own)
 COURSE_PACKAGES = ("rnncourse", "mytorch")
+SANDBOX_MODULES = ("runner.py", "zygote.py")  # the grader's code that runs inside a sandbox
+ZYGOTE_START_SECONDS = 120  # importing torch on a loaded machine takes a few seconds
 SANDBOX_PATHS = {"course": "/course", "input": "/input", "work": "/submission",
                  "home": "/home/student", "records": "/records"}  # fmt: skip
 NO_BUBBLEWRAP = (
@@ -97,7 +105,8 @@ def stage_support(dest: Path) -> Path:
         )  # fmt: skip
     (dest / "autograder").mkdir()
     (dest / "autograder" / "__init__.py").write_text('"""The runner, staged into a sandbox."""\n')
-    shutil.copy2(REPO_ROOT / "autograder" / "runner.py", dest / "autograder" / "runner.py")
+    for module in SANDBOX_MODULES:
+        shutil.copy2(REPO_ROOT / "autograder" / module, dest / "autograder" / module)
     return dest
 
 
@@ -147,8 +156,11 @@ def sandbox_environment() -> dict[str, str]:
     }
 
 
-def bwrap_command(inner: list[str], support: Path, input_dir: Path, limits: Limits) -> list[str]:
-    """The bubblewrap command line that runs ``inner`` (the runner) inside the sandbox."""
+def bwrap_command(
+    inner: list[str], support: Path, input_dir: Path | None, limits: Limits
+) -> list[str]:
+    """The bubblewrap command line that runs ``inner`` (the runner, or the zygote: then there
+    is no ``input_dir``) inside the sandbox."""
     uid = str(SANDBOX_UID)
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--uid", uid, "--gid", uid, "--hostname", "sandbox"]  # fmt: skip
@@ -157,9 +169,13 @@ def bwrap_command(inner: list[str], support: Path, input_dir: Path, limits: Limi
     for place in ("/tmp", SANDBOX_PATHS["work"], SANDBOX_PATHS["home"], SANDBOX_PATHS["records"]):
         args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", place]
     args += _system_mounts() + _python_mounts()
-    args += ["--ro-bind", str(support), SANDBOX_PATHS["course"],
-             "--ro-bind", str(input_dir), SANDBOX_PATHS["input"],
-             "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
+    args += ["--ro-bind", str(support), SANDBOX_PATHS["course"], "--proc", "/proc", "--dev", "/dev"]
+    # Shared memory (multiprocessing's locks, torch's workers) on a RAM disk of its own; the
+    # rest of /dev read-only: nothing a notebook writes outlives it there either.
+    args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", "/dev/shm",
+             "--remount-ro", "/dev"]  # fmt: skip
+    if input_dir is not None:
+        args += ["--ro-bind", str(input_dir), SANDBOX_PATHS["input"]]
     args += ["--remount-ro", "/"]  # the sandbox's own root: no new top-level files
     for name, value in sandbox_environment().items():
         args += ["--setenv", name, value]
@@ -231,13 +247,23 @@ def set_rlimits(limits: Limits, count_processes: bool) -> None:
 
 
 class Sandbox:
-    """Starts each run of the notebook runner inside bubblewrap, with the limits applied."""
+    """Starts each run of the notebook runner inside bubblewrap, with the limits applied: in
+    this process's zygote for ``preload`` (see ``autograder.zygote``) where one can start, else
+    in a bubblewrap sandbox of its own."""
 
-    def __init__(self, support: Path, limits: Limits):
-        self.support, self.limits = support, limits
+    def __init__(self, support: Path, limits: Limits, preload: tuple[str, ...] | None = None):
+        self.support, self.limits, self.preload = support, limits, preload
         self.bwrap = shutil.which("bwrap") or "bwrap"
 
     def launch(self, options: list[str], input_dir: Path) -> Launch:
+        if self.preload is not None:
+            zygote = Zygote.get(self.support, self.limits, self.preload)
+            if zygote is not None:
+                return zygote.launch(options, input_dir / "notebook.ipynb")
+        return self.launch_alone(options, input_dir)
+
+    def launch_alone(self, options: list[str], input_dir: Path) -> Launch:
+        """A bubblewrap sandbox for this run only, its runner and kernel started afresh."""
         group = ControlGroup(self.limits)
         notebook = f"{SANDBOX_PATHS['input']}/notebook.ipynb"
         inner = [sys.executable, "-m", "autograder.runner", notebook,
@@ -252,10 +278,174 @@ class Sandbox:
         return Launch(command, input_dir, {"PATH": "/usr/bin:/bin"}, before_exec, {"group": group})
 
     def finish(self, launch: Launch) -> None:
-        group: ControlGroup = launch.state["group"]
+        group: ControlGroup | None = launch.state.get("group")
+        if group is None:  # a zygote's run: its group is the zygote's
+            return
         for _ in range(50):  # the kernel reaps the sandbox's processes in a moment
             group.remove()
             group.folders = [folder for folder in group.folders if folder.exists()]
             if not group.folders:
                 return
             time.sleep(0.05)
+
+
+PRIVATE_PLACES = ("/tmp", SANDBOX_PATHS["work"], SANDBOX_PATHS["home"], SANDBOX_PATHS["records"],
+                  "/dev/shm")  # fmt: skip
+
+
+class Zygote:
+    """This process's fork server (``autograder.zygote``) in a bubblewrap sandbox of its own:
+    started at its first run, one run at a time, started anew after a run that had to be
+    killed. It dies with this process (``--die-with-parent``)."""
+
+    _running: ClassVar[dict[tuple, Zygote]] = {}
+    _failed: ClassVar[set[tuple]] = set()  # zygotes that could not start here: runs go alone
+
+    @classmethod
+    def get(cls, support: Path, limits: Limits, preload: tuple[str, ...]) -> Zygote | None:
+        key = (os.getpid(), support, limits, preload)
+        zygote = cls._running.get(key)
+        if zygote is not None and zygote.alive():
+            return zygote
+        if key in cls._failed:
+            return None
+        try:
+            zygote = cls._running[key] = Zygote(support, limits, preload)
+        except ZygoteError as error:
+            print(f"grader: no zygote ({error}); each run starts its own Python", file=sys.stderr)
+            cls._failed.add(key)
+            return None
+        return zygote
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Stop this process's zygotes (each holds a Python with its libraries imported)."""
+        for zygote in cls._running.values():
+            zygote.close()
+        cls._running.clear()
+
+    def __init__(self, support: Path, limits: Limits, preload: tuple[str, ...]):
+        self.limits = limits
+        self.group = ControlGroup(limits)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        inner = [sys.executable, "-m", "autograder.zygote", "--control-fd", str(theirs.fileno()),
+                 "--preload", ",".join(preload), "--disk-bytes", str(limits.disk_bytes),
+                 *(f"--private={place}" for place in PRIVATE_PLACES)]  # fmt: skip
+        command = bwrap_command(inner, support, None, limits)
+        command[0] = shutil.which("bwrap") or "bwrap"
+        count_processes = not self.group.counts_processes
+
+        def before_exec() -> None:
+            set_rlimits(limits, count_processes)
+            self.group.join()
+
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - a file: an unread pipe blocks
+        try:
+            self.process = subprocess.Popen(
+                command, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self.errors, start_new_session=True,
+                pass_fds=(theirs.fileno(),), preexec_fn=before_exec,
+            )  # fmt: skip
+        except OSError as error:
+            self.close()
+            raise ZygoteError(f"bubblewrap could not start: {error}") from error
+        finally:
+            theirs.close()
+        atexit.register(self.close)
+        self.busy = False
+        self._expect_ready()
+
+    def _expect_ready(self) -> None:
+        reply = self._reply(ZYGOTE_START_SECONDS)
+        if not reply.get("ready"):
+            why = reply.get("why") or self._stderr() or "it exited"
+            self.close()
+            raise ZygoteError(f"the zygote did not start: {why}")
+
+    def _reply(self, timeout: float | None) -> dict:
+        """The zygote's next message; {} when it ended or sent nothing in ``timeout`` s."""
+        if not select.select([self.control], [], [], timeout)[0]:
+            return {}
+        with contextlib.suppress(OSError, ValueError):
+            message = self.control.recv(1 << 16)
+            return json.loads(message) if message else {}
+        return {}
+
+    def _stderr(self) -> str:
+        with contextlib.suppress(Exception):
+            self.close()
+            self.errors.seek(0)
+            return self.errors.read()[-4000:].decode(errors="replace").strip()
+        return ""
+
+    def alive(self) -> bool:
+        return self.control is not None and not self.busy and self.process.poll() is None
+
+    def launch(self, options: list[str], notebook: Path) -> Launch:
+        def start(pass_fds: tuple[int, int]) -> ZygoteRun:
+            return self._start(options, notebook, pass_fds)
+
+        return Launch([], notebook.parent, start=start)
+
+    def _start(self, options: list[str], notebook: Path, pass_fds: tuple[int, int]) -> ZygoteRun:
+        log_read, log_write = os.pipe()
+        notebook_fd = os.open(notebook, os.O_RDONLY)
+        request = {"workdir": SANDBOX_PATHS["work"],
+                   "options": ["--records", SANDBOX_PATHS["records"], *options]}  # fmt: skip
+        try:
+            socket.send_fds(self.control, [json.dumps(request).encode()],
+                            [notebook_fd, *pass_fds, log_write])  # fmt: skip
+        except OSError as error:
+            os.close(log_read)
+            self.close()
+            raise ZygoteError(f"the zygote stopped taking runs: {error}") from error
+        finally:
+            os.close(notebook_fd)
+            os.close(log_write)
+        self.busy = True
+        return ZygoteRun(self, os.fdopen(log_read, "rb"))
+
+    def close(self) -> None:
+        """Stop the zygote and everything in its sandbox."""
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        process = getattr(self, "process", None)
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, 9)
+            process.wait()
+        self.group.remove()
+
+
+class ZygoteError(Exception):
+    """A zygote could not start or stopped answering."""
+
+
+class ZygoteRun:
+    """One run in a zygote, as ``runner._collect`` watches a process: its log, its exit status,
+    and a way to end it (by ending the zygote: the next run starts a new one)."""
+
+    def __init__(self, zygote: Zygote, log):
+        self.zygote, self.stdout, self.returncode = zygote, log, None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if self.zygote.control is None:
+                self.returncode = -9
+                return self.returncode
+            if not select.select([self.zygote.control], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("zygote run", timeout)
+            status = self.zygote._reply(0).get("status")
+            if not isinstance(status, int):  # the zygote ended (or said nonsense): not again
+                self.zygote.close()
+                status = -9
+            self.returncode, self.zygote.busy = status, False
+        return self.returncode
+
+    def kill(self) -> None:
+        """End the run now; a run still going takes its zygote with it."""
+        if self.returncode is None:
+            self.zygote.close()
+            self.zygote.busy = False
+            self.returncode = -9
