@@ -7,8 +7,9 @@ after the other on this machine:
   ships (its own Execute step, one kernel per notebook in nbgrader's process, asserts in the
   kernel). So that stock nbgrader runs the very same checks, its copy of the assignment carries
   the full reference store as ``visible_checks/``: every check compares in the kernel.
-* **ours**: ``python -m autograder grade`` with ``--workers``: each notebook in its own sandbox,
-  verdicts outside the student's process, feedback and the report written too.
+* **ours**: ``python -m autograder grade`` with ``--workers``: each notebook in a sandbox of its
+  own (forked from its worker's zygote), verdicts outside the student's process, feedback and
+  the report written too.
 
 Each is timed from the start of its command to its end, the start-up of the Python process
 included (for ours also registering the assignment, which stock has done beforehand). Both must

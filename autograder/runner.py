@@ -19,6 +19,9 @@ notebook with nbclient, the check API in recording mode, and guards the run:
 * in the sandbox, before anything is sent back, every other process in it (the kernel, and
   whatever the notebook started: forks, daemons) is killed, and the runner makes itself
   undumpable so that the notebook's processes cannot read or write its memory or its pipe.
+
+In a zygote's run (``autograder.zygote``) the runner is the init of the run's process
+namespace (the notebook cannot signal it) and forks the kernel from itself (``--fork-kernel``).
 """
 
 from __future__ import annotations
@@ -95,7 +98,8 @@ class RunResult:
     log: str = ""
     seconds: float = 0.0
     # Where the time went, for benchmarks (as the runner reported it; never used for grades):
-    # "start" (sandbox, Python and imports), "kernel" (kernel start), "cells", "finish".
+    # "start" (sandbox, Python and imports; in a zygote's run: the fork and the namespaces),
+    # "kernel" (kernel start), "cells", "finish".
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -154,6 +158,7 @@ class Launch:
     # Instead of a command: start(result and heartbeat write ends) -> a process to watch, with
     # .stdout (its log), .wait(timeout) and .kill() (a zygote's run, ``sandbox.ZygoteRun``).
     start: object | None = None
+    pass_fds: tuple[int, ...] = ()  # more fds the command reads (closed here once it started)
 
 
 def _unsandboxed_launch(options: list[str], scratch: Path, workdir: Path | None) -> Launch:
@@ -194,14 +199,15 @@ def _collect(
             process = subprocess.Popen(
                 launch.command, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                pass_fds=(result_pipe[1], beat_pipe[1]), preexec_fn=launch.before_exec,
+                pass_fds=(result_pipe[1], beat_pipe[1], *launch.pass_fds),
+                preexec_fn=launch.before_exec,
             )  # fmt: skip
     except Exception as error:  # OSError, or a zygote that stopped taking runs
         problems.append(f"the notebook runner could not start: {error}")
         return None, ""
     finally:
-        os.close(result_pipe[1])  # only the child holds the writing ends now
-        os.close(beat_pipe[1])
+        for fd in (result_pipe[1], beat_pipe[1], *launch.pass_fds):
+            os.close(fd)  # only the child holds the writing ends now
     log = _BoundedReader(process.stdout.fileno(), MAX_LOG_CHARS, keep="tail")
     try:
         _wait(process, beats, limits, problems)

@@ -14,6 +14,11 @@ in a bubblewrap sandbox that sees:
   hostname namespaces, a fresh environment (``--clearenv``), a session of its own (no terminal
   injection), and ``--die-with-parent``: a grader that dies takes the sandbox with it.
 
+By default (``Zygote``) a worker's runs share one such sandbox, holding a fork server
+(``autograder.zygote``) that has imported the libraries; each run is forked from it into
+namespaces and RAM disks of its own, which ``autograder/zygote.py`` describes. ``Sandbox.launch``
+falls back to a sandbox per run (``launch_alone``) where a zygote cannot start.
+
 Resource limits apply to every process inside: address space, file size, core dumps and (where
 the grader may create a control group) memory and process count of the submission as a whole;
 ``RLIMIT_NPROC`` backs up the process count where no control group can be made.
@@ -29,6 +34,7 @@ import resource
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -156,11 +162,53 @@ def sandbox_environment() -> dict[str, str]:
     }
 
 
+# Kernel keyrings outlive a sandbox and are reachable by number from any process with the key's
+# uid (which the sandbox's user maps to): a channel between students, and into the grader's own
+# keyrings. No notebook needs them, so a seccomp filter makes add_key, request_key and keyctl
+# fail with EPERM, as Docker's default profile does; any other architecture's system calls
+# (x86_64's x32 and i386 entry points) fail too.
+SECCOMP_DENIED = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC00000B7, (217, 218, 219))}
+X32_SYSCALL_BIT = 0x40000000
+EPERM = 1
+
+
+def seccomp_program(machine: str | None = None) -> bytes | None:
+    """The classic BPF program bubblewrap's ``--seccomp`` loads (None: unknown architecture)."""
+    machine = machine or os.uname().machine
+    if machine not in SECCOMP_DENIED:
+        return None
+    arch, denied = SECCOMP_DENIED[machine]
+    load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, JMP|JEQ|K, JGE, RET|K
+    allow, deny = 0x7FFF0000, 0x00050000 | EPERM  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
+    checks = [(jump_ge, X32_SYSCALL_BIT)] if machine == "x86_64" else []
+    checks += [(jump_eq, number) for number in denied]
+    program = [(load, 0, 0, 4), (jump_eq, 1, 0, arch), (ret, 0, 0, deny), (load, 0, 0, 0)]
+    for index, (kind, value) in enumerate(checks):  # to "deny" (the last line) when it holds
+        program.append((kind, len(checks) - index, 0, value))
+    program += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+    return b"".join(struct.pack("=HBBI", *line) for line in program)
+
+
+def seccomp_fd() -> int | None:
+    """A pipe holding the seccomp program, for bubblewrap to read (the caller closes it)."""
+    program = seccomp_program()
+    if program is None:
+        return None
+    read_end, write_end = os.pipe()
+    os.write(write_end, program)
+    os.close(write_end)
+    return read_end
+
+
 def bwrap_command(
-    inner: list[str], support: Path, input_dir: Path | None, limits: Limits
+    inner: list[str],
+    support: Path,
+    input_dir: Path | None,
+    limits: Limits,
+    seccomp: int | None = None,
 ) -> list[str]:
     """The bubblewrap command line that runs ``inner`` (the runner, or the zygote: then there
-    is no ``input_dir``) inside the sandbox."""
+    is no ``input_dir``) inside the sandbox; ``seccomp``: the fd of ``seccomp_fd``."""
     uid = str(SANDBOX_UID)
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--uid", uid, "--gid", uid, "--hostname", "sandbox"]  # fmt: skip
@@ -170,6 +218,11 @@ def bwrap_command(
         args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", place]
     args += _system_mounts() + _python_mounts()
     args += ["--ro-bind", str(support), SANDBOX_PATHS["course"], "--proc", "/proc", "--dev", "/dev"]
+    # bubblewrap 0.8 leaves /proc/sys writable when it runs as root, and the sandbox's user is
+    # then root to the kernel's sysctl checks (core_pattern would run a program as root).
+    args += ["--ro-bind", "/proc/sys", "/proc/sys"]
+    if seccomp is not None:
+        args += ["--seccomp", str(seccomp)]
     # Shared memory (multiprocessing's locks, torch's workers) on a RAM disk of its own; the
     # rest of /dev read-only: nothing a notebook writes outlives it there either.
     args += ["--size", str(limits.disk_bytes), "--perms", "0700", "--tmpfs", "/dev/shm",
@@ -268,14 +321,16 @@ class Sandbox:
         notebook = f"{SANDBOX_PATHS['input']}/notebook.ipynb"
         inner = [sys.executable, "-m", "autograder.runner", notebook,
                  "--in-sandbox", "--records", SANDBOX_PATHS["records"], *options]  # fmt: skip
-        command = bwrap_command(inner, self.support, input_dir, self.limits)
+        seccomp = seccomp_fd()
+        command = bwrap_command(inner, self.support, input_dir, self.limits, seccomp)
         command[0] = self.bwrap
 
         def before_exec() -> None:
             set_rlimits(self.limits, count_processes=not group.counts_processes)
             group.join()
 
-        return Launch(command, input_dir, {"PATH": "/usr/bin:/bin"}, before_exec, {"group": group})
+        return Launch(command, input_dir, {"PATH": "/usr/bin:/bin"}, before_exec, {"group": group},
+                      pass_fds=() if seccomp is None else (seccomp,))  # fmt: skip
 
     def finish(self, launch: Launch) -> None:
         group: ControlGroup | None = launch.state.get("group")
@@ -331,7 +386,8 @@ class Zygote:
         inner = [sys.executable, "-m", "autograder.zygote", "--control-fd", str(theirs.fileno()),
                  "--preload", ",".join(preload), "--disk-bytes", str(limits.disk_bytes),
                  *(f"--private={place}" for place in PRIVATE_PLACES)]  # fmt: skip
-        command = bwrap_command(inner, support, None, limits)
+        seccomp = seccomp_fd()
+        command = bwrap_command(inner, support, None, limits, seccomp)
         command[0] = shutil.which("bwrap") or "bwrap"
         count_processes = not self.group.counts_processes
 
@@ -344,13 +400,16 @@ class Zygote:
             self.process = subprocess.Popen(
                 command, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=self.errors, start_new_session=True,
-                pass_fds=(theirs.fileno(),), preexec_fn=before_exec,
+                pass_fds=(theirs.fileno(), *([] if seccomp is None else [seccomp])),
+                preexec_fn=before_exec,
             )  # fmt: skip
         except OSError as error:
             self.close()
             raise ZygoteError(f"bubblewrap could not start: {error}") from error
         finally:
             theirs.close()
+            if seccomp is not None:
+                os.close(seccomp)
         atexit.register(self.close)
         self.busy = False
         self._expect_ready()

@@ -13,14 +13,17 @@ Each student's run is isolated from the zygote and from the students before it, 
 worker's sandbox, with Linux namespaces of its own (as bubblewrap makes them):
 
 * a user namespace, and in it new mount, process, IPC, hostname and network namespaces: no
-  network device at all (the kernel talks to the runner over Unix sockets), no view of the
-  zygote's or anyone else's processes, and its processes all die with the run (the runner is
-  the namespace's init);
+  network device but a loopback that is down (the kernel talks to the runner over Unix
+  sockets), and its processes all die with the run (the runner is the namespace's init);
+* the /proc entries of the processes outside the run (bubblewrap's init, the zygote, the run's
+  parent) covered by empty read-only RAM disks: nothing of theirs to read or to set;
 * fresh size-limited RAM disks over every writable place (``--private``): nothing a student
   writes is seen by the next one;
 * then a second user namespace, which locks those mounts (they cannot be unmounted to reveal
   what lies below), no capabilities at all, and no way to gain privileges (``no_new_privs``);
-* the zygote and the runner are undumpable: no process of the run may read their memory.
+* the zygote and the runner are undumpable: no process of the run may read their memory;
+* what the worker's sandbox imposes holds for every run: read-only system and /proc/sys, the
+  seccomp filter against kernel keyrings, resource limits and the control group.
 
 In the run, the runner (``runner.main``) forks the kernel from itself instead of starting a
 new Python (``ForkedKernel``), so the kernel starts with IPython and ipykernel imported.
@@ -45,7 +48,8 @@ import threading
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SETUP_FAILED = 71  # the exit status of a run whose namespaces could not be made
@@ -120,9 +124,26 @@ def isolate(private: list[str], disk_bytes: int) -> None:
         os.makedirs(point, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC, None)  # keeps read-only
         os.close(fd)
+    _hide_other_processes()
     _unshare(CLONE_NEWUSER | CLONE_NEWNS)  # mounts made above are locked in the new namespace
     _map_to_self(uid, gid)
     _drop_capabilities()
+
+
+def _hide_other_processes() -> None:
+    """Cover /proc/PID of every process outside the run (bubblewrap's init, the zygote, the
+    run's parent) with an empty read-only RAM disk. The run cannot mount a /proc of its own
+    (the sandbox's /proc has covered parts), and through the sandbox's it could read their
+    command lines and write their settings (oom_score_adj, autogroup), which later runs
+    inherit. Every process started from now on is the run's own."""
+    own = os.readlink("/proc/self")
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and entry != own:
+            try:
+                _mount("tmpfs", f"/proc/{entry}", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV
+                       | MS_NOEXEC, "size=4k,mode=0555")  # fmt: skip
+            except FileNotFoundError:  # it has just exited
+                continue
 
 
 def _mounts_below(places: list[str]) -> list[str]:
@@ -188,6 +209,7 @@ def _init(request: dict, fds: list[int], private: list[str], disk_bytes: int) ->
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    os.setsid()  # a session, so an autogroup, of its own: its scheduling is its own business
     isolate(private, disk_bytes)
     notebook = request["workdir"] + "/notebook.ipynb"
     with os.fdopen(notebook_fd, "rb") as source, open(notebook, "wb") as copy:

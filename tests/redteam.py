@@ -282,17 +282,22 @@ open("rnncourse/__init__.py", "w").write("class Checker:\\n    def __init__(self
 open("numpy.py", "w").write("raise SystemExit('shadowed')\\n")
 open("torch.py", "w").write("raise SystemExit('shadowed')\\n")
 """
+# Each sleeper carries the marker in its command line (argv[0]), where leftovers() looks.
+# (Not `sh -c "exec -a ..."`: Debian's sh is dash, which has no `exec -a`.)
 DAEMONS = """
-import os, subprocess, time
-subprocess.Popen(["setsid", "sh", "-c", "exec -a daemon-{marker} sleep 600"])
-subprocess.Popen(["nohup", "sh", "-c", "exec -a nohup-{marker} sleep 600"],
-                 start_new_session=True)
+import os, signal, subprocess, time
+subprocess.Popen(["daemon-{marker}", "600"], executable="/bin/sleep", start_new_session=True)
+subprocess.Popen(["nohup-{marker}", "600"], executable="/bin/sleep", start_new_session=True,
+                 preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        os.execvp("sh", ["sh", "-c", "exec -a fork-{marker} sleep 600"])
+        os.execv("/bin/sleep", ["fork-{marker}", "600"])
     os._exit(0)
 time.sleep(0.5)
+alive = [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{{p}}/cmdline")
+         and "{marker}" in open(f"/proc/{{p}}/cmdline").read()]
+print("daemons started:", len(alive))
 """
 KILL_PARENT = """
 import os, signal

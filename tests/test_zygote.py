@@ -266,3 +266,25 @@ def test_a_run_forked_by_the_zygote_records_checks_as_a_fresh_one(tmp_path):
     assert printed(forked) == printed(alone) == ["3", "/records /submission"]
     assert forked.problems == alone.problems == []
     assert set(forked.phases) == set(alone.phases) == {"start", "kernel", "cells", "finish"}
+
+
+@pytest.mark.parametrize("preload", [PRELOAD, None], ids=["zygote", "alone"])
+def test_both_kinds_of_run_refuse_kernel_keyrings_and_global_settings(preload, tmp_path):
+    """The sandbox's user is root to the kernel when the grader is: /proc/sys must be read-only
+    (a core_pattern would run a program as root) and keyrings out of reach (they outlive runs)."""
+    nb = notebook(
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "key = libc.syscall(248, b'user', b'rnncourse-probe', b'x', 1, -3)  # add_key, session\n"
+        "print(key, os.strerror(ctypes.get_errno()))",
+        "try:\n    open('/proc/sys/fs/lease-break-time', 'w').write('45')\n    print('written')\n"
+        "except OSError as error:\n    print(type(error).__name__, error.errno)",
+        "print(len(open('/proc/sys/fs/lease-break-time').read()) > 0)",
+    )
+    sandbox = Sandbox(stage_support(tmp_path / "support"), LIMITS, preload)
+    try:
+        keyring, sysctl, readable = printed(run(sandbox, nb, tmp_path / "a"))
+    finally:
+        Zygote.close_all()
+    assert keyring == f"-1 {os.strerror(1)}", "add_key fails with EPERM (seccomp)"
+    assert sysctl == "OSError 30", "EROFS: /proc/sys is read-only"
+    assert readable == "True", "reading a setting still works"
