@@ -69,7 +69,7 @@ from autograder.plugins import (
 from autograder.references import ensure_references_current
 from autograder.report import write_report
 from autograder.runner import PR_SET_PDEATHSIG, prctl
-from autograder.sandbox import Zygote, require_sandbox
+from autograder.sandbox import Zygote, remove_stale_groups, require_sandbox
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every new submission.
 warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -414,6 +414,7 @@ def _prepare(
         shutil.copyfile(fresh_file, template)
     if settings.sandboxed:
         prepare_support(workdir / "runs")
+        remove_stale_groups()  # of graders killed before they could (their sandboxes are gone)
     return GradingContext(assignment, submissions, workdir, settings, template)
 
 

@@ -30,6 +30,7 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import resource
 import select
 import shutil
@@ -265,10 +266,36 @@ class ControlGroup:
             with contextlib.suppress(OSError):
                 (folder / "cgroup.procs").write_text(str(os.getpid()))
 
-    def remove(self) -> None:
-        for folder in self.folders:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+    def remove(self, wait_seconds: float = 0.0) -> None:
+        """Remove the group, waiting up to ``wait_seconds`` for its last processes to be gone
+        (the kernel reaps a sandbox's processes a moment after its bubblewrap ends)."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            for folder in self.folders:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            self.folders = [folder for folder in self.folders if folder.exists()]
+            if not self.folders or time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
+
+
+GROUP_NAME = re.compile(r"rnncourse-(\d+)-[0-9a-f]{8}")
+
+
+def remove_stale_groups() -> int:
+    """Remove the empty control groups of graders that are gone (killed before they could
+    remove their own); returns how many."""
+    removed = 0
+    for controller in ("pids", "memory"):
+        parent = _v1_parent(controller)
+        for folder in parent.iterdir() if parent is not None else []:
+            match = GROUP_NAME.fullmatch(folder.name)
+            if match and not Path(f"/proc/{match[1]}").exists():
+                with contextlib.suppress(OSError):  # still in use: not stale after all
+                    folder.rmdir()
+                    removed += 1
+    return removed
 
 
 def _v1_parent(controller: str) -> Path | None:
@@ -334,14 +361,8 @@ class Sandbox:
 
     def finish(self, launch: Launch) -> None:
         group: ControlGroup | None = launch.state.get("group")
-        if group is None:  # a zygote's run: its group is the zygote's
-            return
-        for _ in range(50):  # the kernel reaps the sandbox's processes in a moment
-            group.remove()
-            group.folders = [folder for folder in group.folders if folder.exists()]
-            if not group.folders:
-                return
-            time.sleep(0.05)
+        if group is not None:  # (a zygote's run is in the zygote's group)
+            group.remove(wait_seconds=2.5)
 
 
 PRIVATE_PLACES = ("/tmp", SANDBOX_PATHS["work"], SANDBOX_PATHS["home"], SANDBOX_PATHS["records"],
@@ -474,7 +495,7 @@ class Zygote:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, 9)
             process.wait()
-        self.group.remove()
+        self.group.remove(wait_seconds=5)
 
 
 class ZygoteError(Exception):

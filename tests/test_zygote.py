@@ -211,9 +211,31 @@ def test_a_killed_run_takes_its_zygote_and_the_next_run_gets_a_new_one(sandbox, 
     for fd in (result_read, beat_read):
         os.close(fd)
     process.stdout.close()
+    assert first.group.folders == [], "its control group is removed with it"
     after = run(sandbox, notebook("print(6 * 7)"), tmp_path / "b")
     assert printed(after) == ["42"] and not after.problems
     assert zygote_of(sandbox) is not first
+
+
+def test_control_groups_of_graders_that_are_gone_are_removed(tmp_path):
+    parent = sandbox_module._v1_parent("pids")
+    if parent is None:
+        pytest.skip("this grader may not make control groups (not root)")
+    live = sandbox_module.ControlGroup(LIMITS)
+    dead_pid = os.fork()
+    if dead_pid == 0:
+        os._exit(0)
+    os.waitpid(dead_pid, 0)
+    stale = parent / f"rnncourse-{dead_pid}-{uuid.uuid4().hex[:8]}"
+    stale.mkdir()
+    try:
+        assert sandbox_module.remove_stale_groups() >= 1
+        assert not stale.exists(), "the group of a grader that is gone"
+        assert all(folder.exists() for folder in live.folders), "this grader's own group stays"
+    finally:
+        live.remove()
+        if stale.exists():
+            stale.rmdir()
 
 
 @pytest.mark.parametrize("obstacle", ["a preloaded module starts a thread",
