@@ -10,6 +10,7 @@ of hidden tests out of the feedback a student receives.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import textwrap
@@ -233,11 +234,6 @@ class CheckedExecute(NbGraderPreprocessor):
         return nb, resources
 
 
-IMPORT_LINE = re.compile(
-    r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.,\s]+?)(?:\s+as\s+\w+)?\s*$)"
-)
-
-
 @functools.cache
 def preload_modules(assignment: str) -> tuple[str, ...]:
     """What the assignment's own notebook imports (the course's source, never a student's),
@@ -248,14 +244,15 @@ def preload_modules(assignment: str) -> tuple[str, ...]:
         return ("numpy",)
     names = {"numpy"}
     for cell in source.cells:
-        if cell.cell_type != "code":
+        try:
+            tree = ast.parse(cell.source) if cell.cell_type == "code" else ast.Module([])
+        except SyntaxError:  # IPython syntax (magics): nothing to preload from it
             continue
-        for line in cell.source.splitlines():
-            match = IMPORT_LINE.match(line)
-            if match and match[1]:
-                names.add(match[1])
-            elif match:
-                names.update(part.split()[0] for part in match[2].split(",") if part.strip())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
     return tuple(sorted(names))
 
 

@@ -310,3 +310,12 @@ def test_both_kinds_of_run_refuse_kernel_keyrings_and_global_settings(preload, t
     assert keyring == f"-1 {os.strerror(1)}", "add_key fails with EPERM (seccomp)"
     assert sysctl == "OSError 30", "EROFS: /proc/sys is read-only"
     assert readable == "True", "reading a setting still works"
+
+
+def test_a_zygote_preloads_what_the_courses_own_notebook_imports():
+    from autograder.plugins import preload_modules
+
+    assert "torch" in preload_modules("06_torch_rnn")
+    assert "torch" not in preload_modules("02_hidden_state"), "numpy notebooks stay small"
+    assert {"numpy", "rnncourse"} <= set(preload_modules("02_hidden_state"))
+    assert preload_modules("not_an_assignment") == ("numpy",)

@@ -552,20 +552,6 @@ def reports(result: RunResult, cells: int) -> list[dict]:
     return found
 
 
-def host_processes_with(text: str) -> list[str]:
-    """Command lines of the host's processes that contain ``text``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in command:
-                found.append(command)
-    return found
-
-
 def descendants(ancestor: int) -> int:
     """How many processes descend from ``ancestor`` (a zygote's bubblewrap) on this machine."""
     parents = {}
@@ -660,7 +646,7 @@ def story(tmp_path_factory) -> Story:
         counted = descendants(zygote.process.pid)
         ram_disks = ram_disk_bytes(zygote)
         a_result = run(sandbox, student(needle, port, skip, grader, *A_CELLS.values()), tmp / "a")
-        survivors = host_processes_with(needle)
+        survivors = redteam.leftovers(needle)
         counted = (counted, descendants(zygote.process.pid))
         ram_disks = (ram_disks, ram_disk_bytes(zygote))
         after = process_settings(pid) if Path(f"/proc/{pid}").exists() else {}
