@@ -260,6 +260,15 @@ class ControlGroup:
                     (folder / file).write_text(value)
                 self.counts_processes |= controller == "pids"
 
+    def enter(self, limits: Limits):
+        """What a sandbox's bubblewrap runs before exec: the limits, then into the group."""
+
+        def before_exec() -> None:
+            set_rlimits(limits, count_processes=not self.counts_processes)
+            self.join()
+
+        return before_exec
+
     def join(self) -> None:
         """Move the calling process into the group (run in the child, before exec)."""
         for folder in self.folders:
@@ -352,12 +361,8 @@ class Sandbox:
         command = bwrap_command(inner, self.support, input_dir, self.limits, seccomp)
         command[0] = self.bwrap
 
-        def before_exec() -> None:
-            set_rlimits(self.limits, count_processes=not group.counts_processes)
-            group.join()
-
-        return Launch(command, input_dir, {"PATH": "/usr/bin:/bin"}, before_exec, {"group": group},
-                      pass_fds=() if seccomp is None else (seccomp,))  # fmt: skip
+        return Launch(command, input_dir, {"PATH": "/usr/bin:/bin"}, group.enter(self.limits),
+                      {"group": group}, pass_fds=() if seccomp is None else (seccomp,))  # fmt: skip
 
     def finish(self, launch: Launch) -> None:
         group: ControlGroup | None = launch.state.get("group")
@@ -410,19 +415,13 @@ class Zygote:
         seccomp = seccomp_fd()
         command = bwrap_command(inner, support, None, limits, seccomp)
         command[0] = shutil.which("bwrap") or "bwrap"
-        count_processes = not self.group.counts_processes
-
-        def before_exec() -> None:
-            set_rlimits(limits, count_processes)
-            self.group.join()
-
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - a file: an unread pipe blocks
         try:
             self.process = subprocess.Popen(
                 command, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=self.errors, start_new_session=True,
                 pass_fds=(theirs.fileno(), *([] if seccomp is None else [seccomp])),
-                preexec_fn=before_exec,
+                preexec_fn=self.group.enter(limits),
             )  # fmt: skip
         except OSError as error:
             self.close()
