@@ -215,7 +215,7 @@ def _collect(
         if launch.start is not None:
             process.kill()
         else:
-            _kill_group(process.pid)  # in a sandbox, its end takes every process inside with it
+            kill_group(process.pid)  # in a sandbox, its end takes every process inside with it
         process.wait()
     for reader in (result, beats, log):
         reader.join()
@@ -277,7 +277,8 @@ class _BoundedReader(threading.Thread):
         return bytes(self.data).decode("utf-8", errors="replace")
 
 
-def _kill_group(pid: int) -> None:
+def kill_group(pid: int) -> None:
+    """SIGKILL to the process group ``pid`` leads, if it is still there."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from autograder.course import REPO_ROOT, InstructorError
-from autograder.runner import CHILD_ENV, Launch, RunLimits
+from autograder.runner import CHILD_ENV, Launch, RunLimits, kill_group
 
 MiB = 2**20
 GiB = 2**30
@@ -406,7 +406,6 @@ class Zygote:
         cls._running.clear()
 
     def __init__(self, support: Path, limits: Limits, preload: tuple[str, ...]):
-        self.limits = limits
         self.group = ControlGroup(limits)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         inner = [sys.executable, "-m", "autograder.zygote", "--control-fd", str(theirs.fileno()),
@@ -491,8 +490,7 @@ class Zygote:
             self.control = None
         process = getattr(self, "process", None)
         if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, 9)
+            kill_group(process.pid)  # bubblewrap: its sandbox's init dies with it
             process.wait()
         self.group.remove(wait_seconds=5)
 

@@ -46,11 +46,13 @@ import signal
 import socket
 import threading
 
+from autograder.runner import PR_SET_DUMPABLE, PR_SET_PDEATHSIG
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+PR_SET_NO_NEW_PRIVS = 38
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SETUP_FAILED = 71  # the exit status of a run whose namespaces could not be made
 RUNNER_MODULES = ("autograder.runner", "nbformat", "nbclient", "jupyter_client.manager",
